@@ -1,0 +1,13 @@
+"""Dagster assets, one module per stage; the logic they call lives in `curation/`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.consent import consent_ledger, consent_state
+from assets.corpus import filtered_corpus
+from assets.raw import raw_content, raw_users
+
+
+def all_assets() -> list[dg.AssetsDefinition]:
+    return [raw_content, raw_users, consent_ledger, consent_state, filtered_corpus]

@@ -1,0 +1,175 @@
+"""Consent stage: import notifications and objections into the ledger, derive consent state.
+
+The ledger (SQLite or PostgreSQL) is the durable record; the `consent_ledger` asset is
+the import run and a Parquet snapshot of the events for the UI. `consent_state` fixes
+the as-of time T that every corpus partition built from it carries.
+"""
+
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import column_schema, counts_by, markdown_preview, table
+from curation import contract as c
+from curation.eligibility import STATE_SCHEMA, consent_state as derive_consent_state
+from curation.ingest import empty_quarantine, ingest, list_record_files
+from resources import AuthorKeySecret, LandingZone, LedgerResource, PolicyResource
+
+OWNER = "team:privacy"
+
+LEDGER_EVENTS_SCHEMA: dict[str, pl.DataType] = {
+    "event_type": pl.String(),
+    "event_id": pl.String(),
+    "user_id": pl.String(),
+    "value": pl.String(),
+    "at": pl.Datetime("us", "UTC"),
+}
+
+STATE_COLUMNS = {
+    "user_id": "Platform user id (consent_state is internal; corpora carry only author_key).",
+    "author_key": "Keyed hash (HMAC-SHA256) of user_id; the key is a secret from the environment.",
+    "country": "Country of the user snapshot; decides whether the notice rule applies.",
+    "birth_date": "Birth date, or null (then the person is excluded as age_unknown).",
+    "account_deleted_at": "When the account was deleted, or null.",
+    "notified_at": "Earliest notification at or before T, or null.",
+    "objection_action": "Latest ledger action (object/withdraw) at or before T, or null.",
+    "eligible": "True when every author-level rule (3, 4, 6, 7) passes at T.",
+    "reason": "First failing author-level reason code, or null.",
+    "as_of": "The as-of time T of this state.",
+    "objections_as_of": "Cut-off for objections (T here; 'now' when a check re-derives).",
+    "policy_version": "Hash of the policy values that built this state.",
+    "ledger_high_water_mark": "Ledger sequence number this state saw.",
+}
+
+
+def run_start(context: dg.AssetExecutionContext) -> datetime:
+    """The run's start time (T's default); now, when the instance has no start recorded."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    if record is not None and record.start_time:
+        return datetime.fromtimestamp(record.start_time, tz=UTC)
+    return datetime.now(UTC)
+
+
+def _ingest_folder(landing: LandingZone, rtype: c.RecordType) -> tuple[list, pl.DataFrame, int]:
+    """Ingest each file of a ledger folder on its own, so the ledger knows each event's file."""
+    batches = []
+    quarantines = [empty_quarantine()]
+    read = 0
+    for path in list_record_files(landing.path(rtype.folder)):
+        result = ingest([path], rtype)
+        batches.append((path.name, result.valid.drop("source_file", "source_line")))
+        quarantines.append(result.quarantine)
+        read += result.read
+    return batches, pl.concat(quarantines), read
+
+
+@dg.multi_asset(
+    outs={
+        "consent_ledger": dg.AssetOut(
+            description=(
+                "Notifications and objection-form submissions imported into the append-only "
+                "consent ledger (idempotent by notification_id / submission_id; a re-used id "
+                "with a different payload is recorded as a conflict, never applied). The "
+                "value is a snapshot of every ledger event for inspection."),
+            group_name="consent", kinds={"polars", "parquet", "sqlite"}, owners=[OWNER],
+            metadata={"dagster/column_schema": column_schema(LEDGER_EVENTS_SCHEMA)},
+        ),
+        "ledger_quarantine": dg.AssetOut(
+            description="Notification and objection records that broke the landing contract.",
+            group_name="consent", kinds={"polars", "parquet"}, owners=[OWNER],
+        ),
+    },
+)
+def consent_ledger(context: dg.AssetExecutionContext, landing: LandingZone, ledger: LedgerResource):
+    """Import every landing file of `notifications/` and `objections/` into the ledger."""
+    store = ledger.open()
+    totals = {"inserted": 0, "unchanged": 0, "conflicts": 0}
+    quarantines = []
+    read = 0
+    for rtype, importer in ((c.NOTIFICATIONS, store.import_notifications),
+                            (c.OBJECTIONS, store.import_objections)):
+        batches, quarantine, n = _ingest_folder(landing, rtype)
+        quarantines.append(quarantine)
+        read += n
+        for source, frame in batches:
+            result = importer(frame, source=f"{rtype.folder}/{source}")
+            totals["inserted"] += result.inserted
+            totals["unchanged"] += result.unchanged
+            totals["conflicts"] += result.conflicts
+    notifications = store.notifications()
+    objections = store.objections()
+    events = pl.concat([
+        notifications.select(pl.lit("notification").alias("event_type"), pl.col("notification_id").alias("event_id"),
+                             "user_id", pl.col("channel").alias("value"), pl.col("sent_at").alias("at")),
+        objections.select(pl.lit("objection").alias("event_type"), pl.col("submission_id").alias("event_id"),
+                          "user_id", pl.col("action").alias("value"), pl.col("submitted_at").alias("at")),
+    ]).sort("at")
+    quarantine = pl.concat(quarantines)
+    conflicts = store.conflicts()
+    yield dg.Output(events, output_name="consent_ledger", metadata={
+        "dagster/row_count": events.height,
+        "ledger": ledger.url.split("@")[-1],  # never show credentials of a database URL
+        "ledger_high_water_mark": store.high_water_mark(),
+        "records_read": read,
+        "events_inserted": totals["inserted"],
+        "events_already_present": totals["unchanged"],
+        "id_conflicts_refused": totals["conflicts"],
+        "conflicts_recorded_total": conflicts.height,
+        "notifications": notifications.height,
+        "objections": objections.height,
+        "objections_by_action": counts_by(objections, "action"),
+        "notifications_by_channel": counts_by(notifications, "channel"),
+        "preview": markdown_preview(events.tail(5)),
+    })
+    yield dg.Output(quarantine, output_name="ledger_quarantine", metadata={
+        "dagster/row_count": quarantine.height,
+        **{f"quarantined_{reason}": int(n) for reason, n in counts_by(quarantine, "reason").items()},
+    })
+
+
+@dg.asset(
+    description=(
+        "One row per user of the snapshot: eligible or the first failing author-level "
+        "reason (rules 3, 4, 6, 7) as of T, the keyed `author_key`, the policy version "
+        "and the ledger high-water mark it saw. T is the run's start unless pinned "
+        "(resource `policy`, `as_of`)."),
+    group_name="consent", kinds={"polars", "parquet"}, owners=[OWNER],
+    deps=["consent_ledger"],
+    metadata={"dagster/column_schema": column_schema(
+        {**STATE_SCHEMA, "policy_version": pl.String(), "ledger_high_water_mark": pl.Int64()}, STATE_COLUMNS)},
+)
+def consent_state(context: dg.AssetExecutionContext, raw_users: pl.LazyFrame, ledger: LedgerResource,
+                  policy: PolicyResource, author_key: AuthorKeySecret) -> dg.Output[pl.DataFrame]:
+    """Derive every user's author-level eligibility from the snapshot and the ledger at T."""
+    if author_key.is_development_key:
+        context.log.warning(
+            "author_key: using the built-in DEVELOPMENT key. Set CONSENTRY_AUTHOR_KEY in the "
+            "environment for anything that leaves this machine.")
+    store = ledger.open()
+    high_water_mark = store.high_water_mark()
+    rules = policy.policy()
+    as_of = policy.as_of_time(run_start(context))
+    state = derive_consent_state(
+        raw_users.collect(),
+        store.notifications(up_to_seq=high_water_mark),
+        store.objections(up_to_seq=high_water_mark),
+        as_of=as_of, policy=rules, secret=author_key.key(),
+    ).with_columns(
+        pl.lit(rules.version).alias("policy_version"),
+        pl.lit(high_water_mark, pl.Int64).alias("ledger_high_water_mark"),
+    )
+    by_reason = state.group_by("reason").len("users").sort("users", descending=True)
+    return dg.Output(state, metadata={
+        "dagster/row_count": state.height,
+        "eligible_users": int(state["eligible"].sum()),
+        "excluded_users": int((~state["eligible"]).sum()),
+        "users_by_reason": table(by_reason.with_columns(pl.col("reason").fill_null("eligible"))),
+        "as_of": as_of.isoformat(),
+        "as_of_pinned": bool(policy.as_of),
+        "policy_version": rules.version,
+        "policy": dg.MetadataValue.json(rules.to_dict()),
+        "ledger_high_water_mark": high_water_mark,
+        "author_key": "development key" if author_key.is_development_key else "from CONSENTRY_AUTHOR_KEY",
+    })

@@ -1,0 +1,170 @@
+"""Raw stage: landing files → typed Parquet, with every bad record kept in quarantine.
+
+Thin wiring over `curation.ingest`; the reconciliation `valid + quarantined == read` is
+checked while the asset runs (a check spec) so the numbers come from the same read.
+"""
+
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import column_schema, counts_by, markdown_preview, table
+from assets.partitions import DAILY, SINGLE_RUN, partition_bounds
+from curation import contract as c
+from curation.ingest import content_files_for_day, empty_quarantine, ingest, ingest_content, latest_users, list_record_files
+from resources import LandingZone
+
+OWNER = "team:data-platform"
+RECONCILES = "valid_plus_quarantined_equals_read"
+
+CONTENT_COLUMNS = {
+    "content_id": "Item id, unique per platform.",
+    "platform": "facebook, instagram, messenger, whatsapp or meta_ai.",
+    "kind": "post, comment, caption, message, ai_prompt or ai_response.",
+    "author_id": "Platform user id of the author (replaced by author_key downstream).",
+    "created_at": "Creation time in UTC; its date is the partition.",
+    "visibility": "public, friends, followers, private or direct.",
+    "text": "The item's text as exported (may hold personal data; redacted downstream).",
+    "deleted_at": "When the author deleted it (UTC), or null.",
+    "parent_id": "The item this one answers, if any.",
+    "locale": "The author's locale, e.g. de_AT.",
+    "source_file": "Landing file the record came from.",
+    "source_line": "Line (JSON Lines) or row (Parquet) in that file, 1-based.",
+}
+QUARANTINE_COLUMNS = {
+    "record_type": "content, users, notifications or objections.",
+    "source_file": "Landing file the record came from.",
+    "line": "Line or row in that file (null when the whole file was unreadable).",
+    "reason": "First contract rule the record broke.",
+    "detail": "Which field and value broke it.",
+    "payload": "The record as it arrived (invalid bytes escaped).",
+}
+
+
+def _reconciliation(per_day: pl.DataFrame) -> dg.AssetCheckResult:
+    broken = per_day.filter(pl.col("valid") + pl.col("quarantined") != pl.col("read"))
+    return dg.AssetCheckResult(
+        check_name=RECONCILES,
+        asset_key="raw_content",
+        passed=broken.is_empty(),
+        metadata={
+            "partitions": per_day.height,
+            "read": int(per_day["read"].sum()),
+            "valid": int(per_day["valid"].sum()),
+            "quarantined": int(per_day["quarantined"].sum()),
+            "partitions_not_reconciling": broken.height,
+            "sample": table(broken.head(5)) if not broken.is_empty() else "none",
+        },
+    )
+
+
+@dg.multi_asset(
+    outs={
+        "raw_content": dg.AssetOut(
+            description=(
+                "Every content record of the landing zone that meets the contract, typed "
+                "(UTC timestamps), one Parquet file per UTC day of `created_at`. Reads only "
+                "`content/*/<day>/` for its partition."),
+            group_name="raw", kinds={"polars", "parquet"}, owners=[OWNER],
+            metadata={"dagster/column_schema": column_schema(
+                {**c.CONTENT.schema, "source_file": pl.String(), "source_line": pl.Int64()}, CONTENT_COLUMNS)},
+        ),
+        "content_quarantine": dg.AssetOut(
+            description=(
+                "Content records that broke the landing contract, with file, line, reason and "
+                "the payload as it arrived. Nothing is dropped silently: valid + quarantined == read."),
+            group_name="raw", kinds={"polars", "parquet"}, owners=[OWNER],
+            metadata={"dagster/column_schema": column_schema(c.QUARANTINE_SCHEMA, QUARANTINE_COLUMNS)},
+        ),
+    },
+    check_specs=[dg.AssetCheckSpec(
+        RECONCILES, asset="raw_content", blocking=True,
+        description="For every partition: valid rows + quarantined rows == records read.")],
+    partitions_def=DAILY,
+    backfill_policy=SINGLE_RUN,
+)
+def raw_content(context: dg.AssetExecutionContext, landing: LandingZone):
+    """Ingest one or many days of content files; a run over a range reads each day once."""
+    first, last = partition_bounds()
+    root = landing.path()
+    valid: dict[str, pl.DataFrame] = {}
+    quarantined: dict[str, pl.DataFrame] = {}
+    stats: list[dict[str, object]] = []
+    for day in context.partition_keys:
+        files = content_files_for_day(root, day)
+        result = ingest_content(files, first, last)
+        valid[day] = result.valid
+        quarantined[day] = result.quarantine
+        stats.append({"day": day, "files": len(result.files), **result.counts()})
+        if result.ignored_files:
+            context.log.warning(f"{day}: ignored files that are not .jsonl/.jsonl.gz/.parquet: "
+                                f"{result.ignored_files}")
+    per_day = pl.DataFrame(stats, schema={"day": pl.String, "files": pl.Int64, "read": pl.Int64,
+                                          "valid": pl.Int64, "quarantined": pl.Int64})
+    all_valid = pl.concat(list(valid.values())) if valid else pl.DataFrame(schema=c.CONTENT.schema)
+    all_bad = pl.concat(list(quarantined.values())) if quarantined else empty_quarantine()
+    single = len(context.partition_keys) == 1
+    yield dg.Output(
+        valid[context.partition_keys[0]] if single else valid,
+        output_name="raw_content",
+        metadata={
+            "dagster/row_count": all_valid.height,
+            "records_read": int(per_day["read"].sum()),
+            "records_quarantined": all_bad.height,
+            "files_read": int(per_day["files"].sum()),
+            "rows_by_platform": counts_by(all_valid, "platform"),
+            "per_day": table(per_day),
+            "preview": markdown_preview(all_valid.drop("text").head(5)),
+        },
+    )
+    yield dg.Output(
+        quarantined[context.partition_keys[0]] if single else quarantined,
+        output_name="content_quarantine",
+        metadata={
+            "dagster/row_count": all_bad.height,
+            "by_reason": table(all_bad.group_by("reason").len("rows").sort("rows", descending=True)),
+            **{f"quarantined_{reason}": int(n) for reason, n in counts_by(all_bad, "reason").items()},
+            "preview": markdown_preview(all_bad.select("source_file", "line", "reason", "detail")),
+        },
+    )
+    yield _reconciliation(per_day)
+
+
+@dg.multi_asset(
+    outs={
+        "raw_users": dg.AssetOut(
+            description=(
+                "The user snapshot: the latest record per `user_id` across `users/` files "
+                "(files in name order, later lines win). Birth date and country drive the age "
+                "and notice rules."),
+            group_name="raw", kinds={"polars", "parquet"}, owners=[OWNER],
+        ),
+        "users_quarantine": dg.AssetOut(
+            description="User records that broke the landing contract, with file, line and reason.",
+            group_name="raw", kinds={"polars", "parquet"}, owners=[OWNER],
+            metadata={"dagster/column_schema": column_schema(c.QUARANTINE_SCHEMA, QUARANTINE_COLUMNS)},
+        ),
+    },
+)
+def raw_users(context: dg.AssetExecutionContext, landing: LandingZone):
+    """Ingest every users file; a conflicting record for one user inside one file is quarantined."""
+    files = list_record_files(landing.path("users"))
+    result = ingest(files, c.USERS, duplicate_key=["source_file", "user_id"])
+    snapshot, superseded = latest_users(result)
+    snapshot = snapshot.drop("source_line")
+    yield dg.Output(snapshot, output_name="raw_users", metadata={
+        "dagster/row_count": snapshot.height,
+        "records_read": result.read,
+        "records_superseded_by_later_files": superseded,
+        "records_quarantined": result.quarantine.height,
+        "users_by_country": counts_by(snapshot, "country"),
+        "birth_date_unknown": snapshot["birth_date"].null_count(),
+        "accounts_deleted": int(snapshot["deleted_at"].is_not_null().sum()),
+        "files": len(result.files),
+        "preview": markdown_preview(snapshot.head(5)),
+    })
+    yield dg.Output(result.quarantine, output_name="users_quarantine", metadata={
+        "dagster/row_count": result.quarantine.height,
+        **{f"quarantined_{reason}": int(n) for reason, n in counts_by(result.quarantine, "reason").items()},
+    })
+    context.log.info(f"users: {result.counts()}, superseded {superseded}")

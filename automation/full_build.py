@@ -1,0 +1,144 @@
+"""`make run`: build every asset over every partition that has data, in one run.
+
+* An empty or missing landing root gets the embedded sample (`demo/`); a landing root
+  that holds data is used as it is.
+* The run is a single in-process run with a partition range (DAGSTER-NOTES.md: the CLI
+  cannot select partitioned and unpartitioned assets together), recorded in the Dagster
+  instance at DAGSTER_HOME so the UI shows it.
+* T: `CONSENTRY_AS_OF` if set; else the sample's own `recommended_as_of` when the
+  landing zone is the generated sample (its story is set in spring 2025); else the run's start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from upath import UPath
+
+from assets.partitions import partition_bounds
+from curation.ingest import content_days
+
+SAMPLE_MANIFEST = "SAMPLE.json"
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def landing_has_data(root: UPath) -> bool:
+    return root.exists() and any(
+        (root / folder).exists() and any((root / folder).iterdir())
+        for folder in ("content", "users", "notifications", "objections")
+    )
+
+
+def ensure_instance_home() -> Path:
+    """DAGSTER_HOME from the environment (the Makefile defaults it to `.dagster_home/`)."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    return home
+
+
+def sample_as_of(root: UPath) -> str:
+    manifest = root / SAMPLE_MANIFEST
+    if manifest.exists():
+        return json.loads(manifest.read_text()).get("recommended_as_of", "")
+    return ""
+
+
+def partition_range(root: UPath) -> tuple[str, str] | None:
+    """First and last day folder with content, clamped to the partitioned range."""
+    first, last = partition_bounds()
+    days = [d for d in content_days(root) if str(first) <= d <= str(last)]
+    return (days[0], days[-1]) if days else None
+
+
+def summarize(data_root: UPath, keys: tuple[str, str] | None) -> str:
+    assets = data_root / "assets"
+    lines: list[str] = []
+    if keys is not None:
+        valid = pl.scan_parquet(str(assets / "raw_content" / "*.parquet"))
+        bad = pl.scan_parquet(str(assets / "content_quarantine" / "*.parquet"))
+        corpus = pl.scan_parquet(str(assets / "filtered_corpus" / "*.parquet"))
+        per_platform = (
+            valid.group_by("platform").agg(pl.len().alias("valid"))
+            .join(bad.with_columns(pl.col("source_file").str.split("/").list.get(-3).alias("platform"))
+                  .group_by("platform").agg(pl.len().alias("quarantined")), on="platform", how="full", coalesce=True)
+            .join(corpus.group_by("platform").agg(pl.len().alias("in_corpus")), on="platform", how="full",
+                  coalesce=True)
+            .with_columns(pl.col("valid", "quarantined", "in_corpus").fill_null(0))
+            .with_columns((pl.col("valid") + pl.col("quarantined")).alias("read"))
+            .select("platform", "read", "valid", "quarantined", "in_corpus")
+            .sort("platform").collect()
+        )
+        lines.append("content rows per platform (folder):")
+        lines.append(f"  {'platform':<12}{'read':>10}{'valid':>10}{'quarantined':>13}{'in corpus':>11}")
+        for p, r, v, q, c in per_platform.iter_rows():
+            lines.append(f"  {p:<12}{r:>10,}{v:>10,}{q:>13,}{c:>11,}")
+        t = per_platform.select(pl.exclude("platform").sum()).row(0)
+        lines.append(f"  {'total':<12}{t[0]:>10,}{t[1]:>10,}{t[2]:>13,}{t[3]:>11,}")
+        report = pl.scan_parquet(str(assets / "exclusion_report" / "*.parquet"))
+        reasons = report.group_by("reason").agg(pl.col("rows").sum()).sort("rows", descending=True).collect()
+        lines.append("outcome of the eligibility rules:")
+        lines.extend(f"  {reason:<28}{rows:>10,}" for reason, rows in reasons.iter_rows())
+    return "\n".join(lines)
+
+
+def main() -> int:
+    data_root = UPath(os.environ.get("CONSENTRY_DATA", "data"))
+    landing = UPath(os.environ.get("CONSENTRY_LANDING", str(data_root / "landing")))
+    os.environ.setdefault("CONSENTRY_LANDING", str(landing))
+    home = ensure_instance_home()
+
+    if not landing_has_data(landing):
+        from demo.generate import generate_landing_zone
+
+        started = time.perf_counter()
+        print(f"landing zone {landing} is empty: generating the sample landing zone …", flush=True)
+        generate_landing_zone(Path(str(landing)))
+        print(f"  generated in {time.perf_counter() - started:.1f} s", flush=True)
+    else:
+        print(f"landing zone {landing} holds data: ingesting it as it is", flush=True)
+
+    as_of = os.environ.get("CONSENTRY_AS_OF") or sample_as_of(landing)
+    import definitions  # reads the environment once, after the defaults above are set
+
+    keys = partition_range(landing)
+    tags = {RANGE_START: keys[0], RANGE_END: keys[1]} if keys else {}
+    job = definitions.defs.resolve_implicit_global_asset_job_def()
+    selection = None if keys else dg.AssetSelection.assets("raw_users", "consent_ledger", "consent_state")
+    run_config = {"resources": {"policy": {"config": {"as_of": as_of}}}} if as_of else {}
+    print(f"building every asset over {keys[0]}..{keys[1]} in one run" if keys else
+          "no content partitions: building users and consent only", flush=True)
+    print(f"as-of time T: {as_of or 'the run start'}", flush=True)
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, tags=tags, run_config=run_config, raise_on_error=False,
+            asset_selection=list(selection.resolve(definitions.defs.resolve_asset_graph())) if selection else None,
+        )
+    elapsed = time.perf_counter() - started
+    failed_checks = [f"{e.asset_key.to_user_string()}:{e.check_name}"
+                     for e in result.get_asset_check_evaluations() if not e.passed]
+    print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s")
+    if failed_checks:
+        print("failed checks: " + ", ".join(failed_checks))
+    if result.success:
+        print(summarize(data_root, keys))
+    print(f"""
+outputs:      {data_root}/assets/<asset>/<day>.parquet, ledger {data_root}/ledger.sqlite
+dagster home: {home}
+open the UI:  DAGSTER_HOME={home} CONSENTRY_DATA={data_root} CONSENTRY_LANDING={landing} \\
+              .venv/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml   (or: make ui)""")
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Blocking checks that re-prove the corpus is consent-clean, from the ledger as it is now.
+
+The corpus was built from a consent snapshot at T. These checks rebuild consent state
+from the current user snapshot and the *current* ledger (objections up to now), and
+apply the same rule expressions (`curation.eligibility`) to every corpus row. An
+objection that lands after a build therefore fails the check, which stops everything
+downstream in the run and raises an alert.
+"""
+
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import table
+from assets.partitions import DAILY
+from curation.eligibility import consent_state, evaluate_content, rule_failure_counts
+from resources import AuthorKeySecret, LedgerResource, PolicyResource
+
+CONSENT_RULES = "consent_rules_hold_now"
+RECONCILES = "report_reconciles_with_raw"
+SAMPLE_IDS = 10
+
+
+def recheck_corpus(corpus: pl.DataFrame, users: pl.DataFrame, notifications: pl.DataFrame,
+                   objections: pl.DataFrame, *, policy_resource: PolicyResource, secret: bytes,
+                   now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-rule failure counts and the failing rows of `corpus`, judged with objections up to `now`.
+
+    Each group of rows built at one T is judged at that T (rules 1, 3, 6 depend on it);
+    objections count up to `now`, whenever they arrived.
+    """
+    rules = policy_resource.policy()
+    counts: list[pl.DataFrame] = []
+    failing: list[pl.DataFrame] = []
+    for (as_of,), rows in corpus.partition_by("as_of", as_dict=True).items():
+        state = consent_state(users, notifications, objections, as_of=as_of, policy=rules, secret=secret,
+                              objections_as_of=max(now, as_of))
+        counts.append(rule_failure_counts(rows, state, as_of=as_of, policy=rules, key_column="author_key"))
+        evaluated = evaluate_content(rows, state, as_of=as_of, policy=rules, key_column="author_key").collect()
+        failing.append(evaluated.filter(pl.col("exclusion_reason").is_not_null())
+                       .select("content_id", "platform", "day", "exclusion_reason"))
+    if not counts:
+        empty = pl.DataFrame(schema={"reason": pl.String, "count": pl.Int64})
+        return empty, pl.DataFrame(schema={"content_id": pl.String, "platform": pl.String, "day": pl.Date,
+                                           "exclusion_reason": pl.String})
+    per_rule = pl.concat(counts).group_by("reason", maintain_order=True).agg(pl.col("count").sum())
+    return per_rule, pl.concat(failing)
+
+
+@dg.asset_check(
+    asset="filtered_corpus",
+    name=CONSENT_RULES,
+    blocking=True,
+    partitions_def=DAILY,
+    additional_ins={"users": dg.AssetIn("raw_users")},
+    description=(
+        "Re-derives all seven eligibility rules for every corpus row from the current user "
+        "snapshot and the current ledger (objections up to now). Fails with the count per rule "
+        "and sample content_ids if any row should not be there; blocks everything downstream."),
+)
+def consent_rules_hold_now(filtered_corpus: pl.LazyFrame, users: pl.LazyFrame, ledger: LedgerResource,
+                           policy: PolicyResource, author_key: AuthorKeySecret) -> dg.AssetCheckResult:
+    rows = filtered_corpus.collect()
+    store = ledger.open()
+    now = datetime.now(UTC)
+    per_rule, failing = recheck_corpus(
+        rows, users.collect(), store.notifications(), store.objections(),
+        policy_resource=policy, secret=author_key.key(), now=now)
+    return dg.AssetCheckResult(
+        passed=failing.is_empty(),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "rows_checked": rows.height,
+            "rows_failing": failing.height,
+            **{f"failing_{r}": int(n) for r, n in per_rule.iter_rows()},
+            "failures_by_rule": table(per_rule),
+            "sample_content_ids": ", ".join(failing["content_id"].head(SAMPLE_IDS).to_list()) or "none",
+            "ledger_high_water_mark": store.high_water_mark(),
+            "checked_at": now.isoformat(),
+        },
+    )
+
+
+@dg.asset_check(
+    asset="exclusion_report",
+    name=RECONCILES,
+    blocking=True,
+    partitions_def=DAILY,
+    additional_ins={"raw": dg.AssetIn("raw_content"), "corpus": dg.AssetIn("filtered_corpus")},
+    description=("For every day: eligible + Σ excluded == valid raw rows, and the eligible count "
+                 "equals the corpus rows of that day."),
+)
+def report_reconciles_with_raw(exclusion_report: pl.LazyFrame, raw: pl.LazyFrame,
+                               corpus: pl.LazyFrame) -> dg.AssetCheckResult:
+    reported = exclusion_report.group_by("day").agg(
+        pl.col("rows").sum().cast(pl.Int64).alias("reported"),
+        pl.col("rows").filter(pl.col("reason") == "eligible").sum().cast(pl.Int64).alias("eligible"))
+    raw_rows = raw.group_by(pl.col("created_at").dt.date().alias("day")).agg(
+        pl.len().cast(pl.Int64).alias("raw"))
+    corpus_rows = corpus.group_by("day").agg(pl.len().cast(pl.Int64).alias("corpus"))
+    joined = (raw_rows.join(reported, on="day", how="full", coalesce=True)
+              .join(corpus_rows, on="day", how="full", coalesce=True)
+              .with_columns(pl.col("raw", "reported", "eligible", "corpus").fill_null(0))
+              .collect())
+    broken = joined.filter((pl.col("raw") != pl.col("reported")) | (pl.col("eligible") != pl.col("corpus")))
+    return dg.AssetCheckResult(
+        passed=broken.is_empty(),
+        metadata={
+            "days_checked": joined.height,
+            "raw_rows": int(joined["raw"].sum()),
+            "reported_rows": int(joined["reported"].sum()),
+            "days_not_reconciling": broken.height,
+            "mismatches": table(broken.sort("day").head(10)) if not broken.is_empty() else "none",
+        },
+    )

@@ -1,0 +1,1 @@
+"""Dagster-free curation logic: eligibility, ledger, text processing."""

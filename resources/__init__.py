@@ -1,0 +1,100 @@
+"""Configurable resources: where data lives, the consent ledger, the policy, the author-key secret.
+
+Every path, URL and secret comes from configuration; `definitions.py` decides the
+environment once (see `build_resources`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from upath import UPath
+
+from curation.ledger import ConsentLedger
+from curation.policy import Policy
+from resources.io_manager import ParquetIOManager
+
+DEV_AUTHOR_KEY = "consentry-development-key-not-for-production"
+
+
+class LandingZone(dg.ConfigurableResource):
+    """The landing root (`content/`, `users/`, `notifications/`, `objections/`); local or `s3://…`."""
+
+    root: str
+
+    def path(self, *parts: str) -> UPath:
+        return UPath(self.root).joinpath(*parts)
+
+
+class DataStore(dg.ConfigurableResource):
+    """The output root: asset Parquet files, the ledger and releases live under it."""
+
+    root: str
+
+    def path(self, *parts: str) -> UPath:
+        return UPath(self.root).joinpath(*parts)
+
+
+class LedgerResource(dg.ConfigurableResource):
+    """The durable, append-only consent ledger (a SQLite file by default, or a PostgreSQL URL)."""
+
+    url: str
+
+    def open(self) -> ConsentLedger:
+        return ConsentLedger(self.url)
+
+
+class PolicyResource(dg.ConfigurableResource):
+    """The eligibility policy and the as-of time T.
+
+    `as_of` pins T (ISO-8601 with offset) for a reproducible rebuild; empty means the
+    run's start. `notice_regions` empty means the default, EU + EEA.
+    """
+
+    notice_regions: list[str] = []
+    objection_window_days: int = 42
+    minimum_age: int = 18
+    as_of: str = ""
+
+    def policy(self) -> Policy:
+        defaults = Policy()
+        return Policy(
+            notice_regions=frozenset(self.notice_regions) or defaults.notice_regions,
+            objection_window_days=self.objection_window_days,
+            minimum_age=self.minimum_age,
+        )
+
+    def as_of_time(self, run_start: datetime | None = None) -> datetime:
+        if self.as_of:
+            parsed = datetime.fromisoformat(self.as_of.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                raise ValueError(f"as_of must carry an offset, got {self.as_of!r}")
+            return parsed.astimezone(UTC)
+        return (run_start or datetime.now(UTC)).astimezone(UTC)
+
+
+class AuthorKeySecret(dg.ConfigurableResource):
+    """The secret of the keyed hash that replaces author ids; never stored beside a corpus."""
+
+    secret: str
+
+    def key(self) -> bytes:
+        return self.secret.encode("utf-8")
+
+    @property
+    def is_development_key(self) -> bool:
+        return self.secret == DEV_AUTHOR_KEY
+
+
+def build_resources(*, landing_root: str, data_root: str, ledger_url: str | None = None,
+                    as_of: str = "", author_key: str | dg.EnvVar = DEV_AUTHOR_KEY) -> dict[str, object]:
+    """All resources for one environment; `definitions.py` and the tests call this."""
+    return {
+        "io_manager": ParquetIOManager(base_path=str(UPath(data_root) / "assets")),
+        "landing": LandingZone(root=landing_root),
+        "store": DataStore(root=data_root),
+        "ledger": LedgerResource(url=ledger_url or f"sqlite:///{UPath(data_root) / 'ledger.sqlite'}"),
+        "policy": PolicyResource(as_of=as_of),
+        "author_key": AuthorKeySecret(secret=author_key),
+    }
