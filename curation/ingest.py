@@ -126,10 +126,10 @@ def _decode_jsonl(raw: bytes, source: str, rtype: c.RecordType) -> _Decoded:
     return _Decoded(columns, quarantine, read)
 
 
-def _parquet_as_strings(frame: pl.DataFrame, rtype: c.RecordType) -> tuple[pl.DataFrame, pl.Expr]:
+def _parquet_as_strings(frame: pl.DataFrame, rtype: c.RecordType) -> pl.DataFrame:
     """Bring a Parquet frame to the JSON shape (strings) so both take the same checks.
 
-    Returns the frame and an expression naming the columns whose Parquet type is wrong.
+    `_wrong_type` names, per row, the non-null values whose Parquet type is wrong.
     """
     out: list[pl.Expr] = []
     wrong: list[pl.Expr] = []
@@ -149,17 +149,14 @@ def _parquet_as_strings(frame: pl.DataFrame, rtype: c.RecordType) -> tuple[pl.Da
         else:
             out.append(pl.lit(None, pl.String).alias(f.name))
             wrong.append(pl.when(col.is_not_null()).then(pl.lit(f"{f.name}={dtype}")))
-    wrong_expr = pl.concat_str(wrong, separator=", ", ignore_nulls=True) if wrong else pl.lit(None, pl.String)
-    return frame.select(out), wrong_expr
+    wrong_expr = pl.concat_str(wrong, separator=", ", ignore_nulls=True) if wrong else pl.lit("")
+    return frame.select(*out, wrong_expr.alias("_wrong_type"))
 
 
 def _decode_parquet(raw: bytes, source: str, rtype: c.RecordType) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     frame = pl.read_parquet(io.BytesIO(raw))
-    strings, wrong_expr = _parquet_as_strings(frame, rtype)
-    strings = strings.with_columns(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("source_line"),
-        wrong_expr.alias("_wrong_type"),
-    )
+    strings = _parquet_as_strings(frame, rtype).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("source_line"))
     required = [f.name for f in rtype.fields if f.required]
     missing = pl.concat_str(
         [pl.when(pl.col(n).is_null()).then(pl.lit(n)) for n in required], separator=", ", ignore_nulls=True
