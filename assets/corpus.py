@@ -43,6 +43,7 @@ CORPUS_COLUMNS = {
     "as_of": "The as-of time T the row was judged at.",
     "deleted_at": "Null, or a deletion after T (the row was still live at T).",
 }
+INDEX_SCHEMA: dict[str, pl.DataType] = {"author_key": pl.String(), "day": pl.Date(), "rows": pl.UInt32()}
 REPORT_SCHEMA: dict[str, pl.DataType] = {
     "day": pl.Date(), "platform": pl.String(), "country": pl.String(), "reason": pl.String(), "rows": pl.UInt32(),
 }
@@ -75,6 +76,14 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
                 "ledger as it is now."),
             group_name="corpus", kinds={"polars", "parquet"}, owners=[OWNER],
             metadata={"dagster/column_schema": column_schema(CORPUS_SCHEMA, CORPUS_COLUMNS)},
+        ),
+        "author_index": dg.AssetOut(
+            description=(
+                "Which days hold content of which author (`author_key` → day), eligible or not. "
+                "The objection sensor reads it to rebuild only the corpus partitions that hold "
+                "an objector's content."),
+            group_name="corpus", kinds={"polars", "parquet"}, owners=["team:privacy"],
+            metadata={"dagster/column_schema": column_schema(INDEX_SCHEMA)},
         ),
         "exclusion_report": dg.AssetOut(
             description=(
@@ -110,6 +119,8 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
         .sort("day", "platform", "country", "reason")
         .select(list(REPORT_SCHEMA))
     )
+    index = (evaluated.filter(pl.col("author_key").is_not_null())
+             .group_by("author_key", "day").agg(pl.len().alias("rows")).sort("day", "author_key"))
     excluded = evaluated.height - corpus.height
     by_reason = report.group_by("reason").agg(pl.col("rows").sum()).sort("rows", descending=True)
     by_reason_platform = report.pivot("platform", index="reason", values="rows", aggregate_function="sum").fill_null(0)
@@ -117,6 +128,7 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     single = len(keys) == 1
     corpus_parts = split_by_day(corpus, keys, CORPUS_SCHEMA)
     report_parts = split_by_day(report, keys, REPORT_SCHEMA)
+    index_parts = split_by_day(index, keys, INDEX_SCHEMA)
     common = {"as_of": as_of.isoformat(), "policy_version": rules.version}
     yield dg.Output(
         corpus_parts[keys[0]] if single else corpus_parts,
@@ -130,6 +142,11 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
             "preview": markdown_preview(corpus.select("content_id", "platform", "kind", "country", "day").head(5)),
             **common,
         },
+    )
+    yield dg.Output(
+        index_parts[keys[0]] if single else index_parts,
+        output_name="author_index",
+        metadata={"dagster/row_count": index.height, "authors": index["author_key"].n_unique()},
     )
     yield dg.Output(
         report_parts[keys[0]] if single else report_parts,

@@ -12,7 +12,7 @@ from definitions import defs
 
 ASSETS = {
     "raw_content", "content_quarantine", "raw_users", "users_quarantine", "consent_ledger",
-    "ledger_quarantine", "consent_state", "filtered_corpus", "exclusion_report",
+    "ledger_quarantine", "consent_state", "filtered_corpus", "exclusion_report", "author_index",
 }
 CHECKS = {
     ("raw_content", "valid_plus_quarantined_equals_read"),

@@ -152,7 +152,7 @@ def test_late_objection_fails_the_check_and_blocks_downstream(built) -> None:
         runs_of_downstream.append(context.run_id)
 
     rebuilt = dg.Definitions.merge(defs, dg.Definitions(assets=[downstream_release]))
-    selection = "key:filtered_corpus or key:exclusion_report or key:downstream_release"
+    selection = "key:filtered_corpus or key:exclusion_report or key:author_index or key:downstream_release"
     control = materialize_all(rebuilt, instance, "2025-04-01", "2025-04-03", selection=selection)
     assert control.success and runs_of_downstream == [control.run_id]
 
