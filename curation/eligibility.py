@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 
@@ -121,7 +121,7 @@ def to_utc(ts: datetime, name: str = "as_of") -> datetime:
         raise TypeError(f"{name} must be a datetime, got {type(ts).__name__}")
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (got naive {ts!r})")
-    return ts.astimezone(timezone.utc)
+    return ts.astimezone(UTC)
 
 
 def _ts_lit(ts: datetime) -> pl.Expr:
@@ -306,7 +306,9 @@ def latest_actions(objections: pl.DataFrame | pl.LazyFrame, cutoff: datetime) ->
     Submissions without a user_id (non-users) match nobody.
     """
     lf = _utc_columns(_lazy(objections), ["submitted_at"], "objections")
-    _require(lf.collect_schema(), ["submission_id", "user_id", "action", "submitted_at"], "objections")
+    _require(
+        lf.collect_schema(), ["submission_id", "user_id", "action", "submitted_at"], "objections"
+    )
     return (
         lf.filter(pl.col("user_id").is_not_null() & (pl.col("submitted_at") <= _ts_lit(cutoff)))
         .group_by("user_id")
@@ -366,7 +368,9 @@ def consent_state(
 
     obj_lf = _lazy(objections)
     bad = (
-        obj_lf.filter(~pl.col("action").is_in(list(ACTIONS)).fill_null(False) | pl.col("action").is_null())
+        obj_lf.filter(
+            ~pl.col("action").is_in(list(ACTIONS)).fill_null(False) | pl.col("action").is_null()
+        )
         .select(pl.len())
         .collect()
         .item()
@@ -378,10 +382,10 @@ def consent_state(
     state = (
         u_df.lazy()
         # maintain_order: deterministic output (same inputs, same bytes in the asset)
-        .join(first_notifications(notifications, t), on="user_id", how="left",
-              maintain_order="left")
-        .join(latest_actions(objections, t_obj), on="user_id", how="left",
-              maintain_order="left")
+        .join(
+            first_notifications(notifications, t), on="user_id", how="left", maintain_order="left"
+        )
+        .join(latest_actions(objections, t_obj), on="user_id", how="left", maintain_order="left")
         .with_columns(pl.lit(True).alias("author_known"))
         .with_columns(first_failure(user_rule_failures(t, policy)).alias("reason"))
         .with_columns(
@@ -426,7 +430,9 @@ def join_state(
     lf = _utc_columns(_lazy(content), ["created_at", "deleted_at"], "content")
     schema = lf.collect_schema()
     _require(
-        schema, [key_column, "created_at", "deleted_at", "platform", "kind", "visibility"], "content"
+        schema,
+        [key_column, "created_at", "deleted_at", "platform", "kind", "visibility"],
+        "content",
     )
     state_key = "user_id" if key_column == "author_id" else "author_key"
     supplied = [*_AUTHOR_RULE_COLUMNS, "author_known", "exclusion_reason"]
@@ -481,7 +487,9 @@ def exclusion_counts(evaluated: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
         .agg(pl.len().cast(pl.Int64).alias("count"))
         .collect()
     )
-    by_reason = dict(zip(counts["exclusion_reason"].to_list(), counts["count"].to_list(), strict=True))
+    by_reason = dict(
+        zip(counts["exclusion_reason"].to_list(), counts["count"].to_list(), strict=True)
+    )
     unknown = set(by_reason) - set(REASON_ORDER) - {None}
     if unknown:
         raise ValueError(f"unknown exclusion reasons: {sorted(unknown)}")

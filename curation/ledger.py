@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,7 @@ _OBJECTION = _Kind(
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _payload_json(kind: _Kind, payload: Sequence[str | None]) -> str:
@@ -328,7 +328,9 @@ class ConsentLedger:
         if "action" in norm.columns:
             bad = norm.filter(~pl.col("action").is_in(list(ACTIONS)))
             if bad.height:
-                raise ValueError(f"objection actions outside {ACTIONS}: {bad['action'].unique().to_list()}")
+                raise ValueError(
+                    f"objection actions outside {ACTIONS}: {bad['action'].unique().to_list()}"
+                )
         return [(row[0], tuple(row[1:])) for row in norm.iter_rows()]
 
     def _import(self, kind: _Kind, df: pl.DataFrame, source: str) -> ImportResult:
@@ -354,7 +356,7 @@ class ConsentLedger:
                 q = sa.select(c_id, conflicts_table.c.rejected_payload).where(
                     conflicts_table.c.kind == kind.name, c_id.in_(chunk)
                 )
-                known_conflicts.update((r[0], r[1]) for r in conn.execute(q))
+                known_conflicts |= {(r[0], r[1]) for r in conn.execute(q)}
 
             fresh: dict[str, tuple[str | None, ...]] = {}  # first payload per new id, in order
             new_conflicts: dict[tuple[str, str], str] = {}  # (id, rejected) -> existing json
@@ -452,7 +454,9 @@ class ConsentLedger:
         cols = [*kind.schema, *META_SCHEMA] if with_meta else list(kind.schema)
         return frame.select(cols).cast({**kind.schema, **META_SCHEMA} if with_meta else kind.schema)
 
-    def notifications(self, up_to_seq: int | None = None, *, with_meta: bool = False) -> pl.DataFrame:
+    def notifications(
+        self, up_to_seq: int | None = None, *, with_meta: bool = False
+    ) -> pl.DataFrame:
         """Notification events with `seq <= up_to_seq` (all when None), in `seq` order.
 
         Columns are exactly the ingest frame's; `with_meta` adds `source`, `seq`,
@@ -474,7 +478,9 @@ class ConsentLedger:
         was refused (JSON text)."""
         t = conflicts_table
         with self._read() as conn:
-            records = conn.execute(sa.select(*(t.c[c] for c in CONFLICT_SCHEMA)).order_by(t.c.seq)).all()
+            records = conn.execute(
+                sa.select(*(t.c[c] for c in CONFLICT_SCHEMA)).order_by(t.c.seq)
+            ).all()
         raw = pl.DataFrame(
             [list(r) for r in records],
             schema={n: (pl.Int64 if n == "seq" else pl.String) for n in CONFLICT_SCHEMA},

@@ -1,0 +1,319 @@
+"""The consent ledger: idempotent, append-only, durable, replayable at a high-water mark."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import curation.ledger as ledger_module
+from curation.eligibility import OBJECTED, consent_state
+from curation.ledger import ConsentLedger, ImportResult
+from curation.policy import Policy
+
+UTC = UTC
+TS = pl.Datetime("us", "UTC")
+T = datetime(2025, 6, 1, 12, tzinfo=UTC)
+NOTIF_SCHEMA = {"notification_id": pl.String, "user_id": pl.String, "channel": pl.String,
+                "sent_at": TS}  # fmt: skip
+OBJ_SCHEMA = {"submission_id": pl.String, "user_id": pl.String, "email": pl.String,
+              "action": pl.String, "submitted_at": TS}  # fmt: skip
+
+
+def notifications(*rows: tuple[str, str, datetime], channel: str = "email") -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {"notification_id": n, "user_id": u, "channel": channel, "sent_at": s}
+            for n, u, s in rows
+        ],
+        schema=NOTIF_SCHEMA,
+        orient="row",
+    )
+
+
+def objections(*rows: tuple[str, str | None, str, datetime]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"submission_id": sid, "user_id": u, "email": None if u else "x@example.org",
+          "action": a, "submitted_at": at} for sid, u, a, at in rows],
+        schema=OBJ_SCHEMA,
+        orient="row",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'nested' / 'dir' / 'ledger.sqlite'}"
+
+
+@pytest.fixture
+def ledger(db_url: str) -> ConsentLedger:
+    with ConsentLedger(db_url) as led:
+        yield led
+
+
+def test_creates_parent_folder_and_tables(db_url: str, ledger: ConsentLedger) -> None:
+    path = Path(db_url.removeprefix("sqlite:///"))
+    assert path.exists()
+    with sqlite3.connect(path) as con:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"notifications", "objections", "import_conflicts"} <= tables
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert ledger.high_water_mark() == 0
+    assert ledger.notifications().schema == pl.Schema(NOTIF_SCHEMA)
+    assert ledger.objections().schema == pl.Schema(OBJ_SCHEMA)
+    assert ledger.conflicts().height == 0
+
+
+def test_import_round_trips_exact_types_and_values(ledger: ConsentLedger) -> None:
+    n = notifications(("n1", "u1", T), ("n2", "u2", T + timedelta(microseconds=7)))
+    o = objections(("s1", "u1", "object", T), ("s2", None, "withdraw", T - timedelta(days=1)))
+    assert ledger.import_notifications(n, "notifications/a.jsonl") == ImportResult(2, 0, 0)
+    assert ledger.import_objections(o, "objections/a.jsonl") == ImportResult(2, 0, 0)
+    assert ledger.notifications().equals(n)
+    assert ledger.objections().equals(o)
+
+
+def test_reimport_is_idempotent(ledger: ConsentLedger) -> None:
+    n = notifications(*[(f"n{i}", f"u{i % 3}", T - timedelta(hours=i)) for i in range(10)])
+    first = ledger.import_notifications(n, "a.jsonl")
+    hwm = ledger.high_water_mark()
+    assert first == ImportResult(inserted=10, unchanged=0, conflicts=0) and hwm == 10
+    again = ledger.import_notifications(n, "b.jsonl")  # same events from another file
+    assert again == ImportResult(inserted=0, unchanged=10, conflicts=0)
+    assert ledger.high_water_mark() == hwm
+    assert ledger.notifications().height == 10
+    assert set(ledger.notifications(with_meta=True)["source"]) == {"a.jsonl"}
+
+
+def test_duplicates_inside_one_batch(ledger: ConsentLedger) -> None:
+    o = objections(("s1", "u1", "object", T), ("s1", "u1", "object", T), ("s2", "u2", "object", T))
+    assert ledger.import_objections(o, "a") == ImportResult(inserted=2, unchanged=1, conflicts=0)
+    clash = objections(("s3", "u3", "object", T), ("s3", "u3", "withdraw", T))
+    # the first row of the batch stands, the second is a recorded conflict
+    assert ledger.import_objections(clash, "b") == ImportResult(1, 0, 1)
+    got = ledger.objections().filter(pl.col("submission_id") == "s3")
+    assert got["action"].to_list() == ["object"]
+    assert ledger.conflicts()["record_id"].to_list() == ["s3"]
+
+
+def test_conflicting_reuse_is_recorded_once_and_not_applied(ledger: ConsentLedger) -> None:
+    ledger.import_objections(objections(("s1", "u1", "object", T)), "first.jsonl")
+    hwm = ledger.high_water_mark()
+    reuse = objections(("s1", "u1", "withdraw", T))
+    for source in ("second.jsonl", "third.jsonl"):
+        assert ledger.import_objections(reuse, source) == ImportResult(0, 0, 1)
+    other = objections(("s1", "u9", "object", T))
+    assert ledger.import_objections(other, "fourth.jsonl") == ImportResult(0, 0, 1)
+    assert ledger.objections()["action"].to_list() == ["object"]  # not applied
+    conflicts = ledger.conflicts()
+    assert conflicts.height == 2  # once per distinct rejected payload
+    assert conflicts["source"].to_list() == ["second.jsonl", "fourth.jsonl"]
+    assert conflicts["kind"].to_list() == ["objection", "objection"]
+    assert '"action": "object"' in conflicts["existing_payload"][0]
+    assert '"action": "withdraw"' in conflicts["rejected_payload"][0]
+    assert ledger.high_water_mark() == hwm  # conflicts change no consent state
+    # the next event still gets a fresh, larger seq
+    ledger.import_objections(objections(("s2", "u2", "object", T)), "fifth.jsonl")
+    seqs = ledger.objections(with_meta=True)["seq"].to_list()
+    assert seqs == sorted(seqs) and ledger.high_water_mark() == seqs[-1] > hwm
+
+
+def test_high_water_mark_moves_only_on_insert(ledger: ConsentLedger) -> None:
+    marks = [ledger.high_water_mark()]
+    batches = [
+        notifications(("n1", "u1", T)),
+        notifications(("n1", "u1", T)),  # unchanged
+        notifications(("n1", "u1", T), channel="in_app"),  # conflict
+        notifications(("n2", "u1", T), ("n3", "u2", T)),
+    ]
+    for b in batches:
+        ledger.import_notifications(b, "x")
+        marks.append(ledger.high_water_mark())
+    ledger.import_objections(objections(("s1", "u1", "object", T)), "y")
+    marks.append(ledger.high_water_mark())
+    assert marks[0] == 0
+    assert marks[1] > marks[0] and marks[2] == marks[1] and marks[3] == marks[2]
+    assert marks[4] > marks[3] and marks[5] > marks[4]
+    all_seq = sorted(
+        ledger.notifications(with_meta=True)["seq"].to_list()
+        + ledger.objections(with_meta=True)["seq"].to_list()
+        + ledger.conflicts()["seq"].to_list()
+    )
+    assert all_seq == list(range(1, len(all_seq) + 1))  # one gap-free ledger-wide sequence
+
+
+def test_replay_at_a_high_water_mark(ledger: ConsentLedger) -> None:
+    ledger.import_objections(objections(("s1", "u1", "object", T)), "a")
+    ledger.import_notifications(notifications(("n1", "u1", T)), "a")
+    pinned = ledger.high_water_mark()
+    ledger.import_objections(objections(("s2", "u1", "withdraw", T + timedelta(days=1))), "b")
+    ledger.import_notifications(notifications(("n2", "u2", T)), "b")
+    assert ledger.objections(up_to_seq=pinned)["submission_id"].to_list() == ["s1"]
+    assert ledger.notifications(up_to_seq=pinned)["notification_id"].to_list() == ["n1"]
+    assert ledger.objections()["submission_id"].to_list() == ["s1", "s2"]
+
+
+def test_objections_since_is_a_cursor(ledger: ConsentLedger) -> None:
+    ledger.import_objections(objections(("s1", "u1", "object", T)), "a")
+    cursor = ledger.high_water_mark()
+    assert ledger.objections_since(cursor).height == 0
+    ledger.import_notifications(notifications(("n1", "u1", T)), "b")
+    ledger.import_objections(objections(("s2", "u2", "object", T), ("s3", None, "object", T)), "c")
+    new = ledger.objections_since(cursor)
+    assert new["submission_id"].to_list() == ["s2", "s3"]
+    assert {"source", "seq", "recorded_at"} <= set(new.columns)
+    assert ledger.objections_since(int(new["seq"].max())).height == 0
+
+
+def test_state_at_t_uses_only_events_at_or_before_t(ledger: ConsentLedger) -> None:
+    users = pl.DataFrame(
+        [{"user_id": "u1", "birth_date": date(1990, 1, 1), "country": "DE",
+          "created_at": datetime(2015, 1, 1, tzinfo=UTC), "deleted_at": None}],
+        schema={"user_id": pl.String, "birth_date": pl.Date, "country": pl.String,
+                "created_at": TS, "deleted_at": TS},
+        orient="row",
+    )  # fmt: skip
+    ledger.import_notifications(notifications(("n1", "u1", T - timedelta(days=50))), "n")
+    ledger.import_objections(
+        objections(("s1", "u1", "object", T - timedelta(days=1)),
+                   ("s2", "u1", "withdraw", T + timedelta(days=1))),
+        "o",
+    )  # fmt: skip
+
+    def state_at(t: datetime) -> dict:
+        st = consent_state(users, ledger.notifications(), ledger.objections(), as_of=t,
+                           policy=Policy(), secret=b"k")  # fmt: skip
+        return st.row(0, named=True)
+
+    assert state_at(T)["reason"] == OBJECTED
+    assert state_at(T + timedelta(days=2))["eligible"] is True
+    assert state_at(T - timedelta(days=2))["objection_action"] is None
+    assert state_at(T - timedelta(days=10))["reason"] == "objection_window_open"
+
+
+def test_durable_across_reopen(db_url: str) -> None:
+    led = ConsentLedger(db_url)
+    led.import_objections(objections(("s1", "u1", "object", T)), "a")
+    led.import_notifications(notifications(("n1", "u1", T)), "a")
+    hwm = led.high_water_mark()
+    led.close()
+    again = ConsentLedger(db_url)
+    assert again.high_water_mark() == hwm
+    assert again.objections()["submission_id"].to_list() == ["s1"]
+    assert again.import_objections(objections(("s1", "u1", "object", T)), "b") == ImportResult(
+        0, 1, 0
+    )
+    again.import_objections(objections(("s2", "u1", "withdraw", T)), "b")
+    assert again.high_water_mark() == hwm + 1
+    again.close()
+
+
+def test_timestamps_are_normalised_to_utc_microseconds(ledger: ConsentLedger) -> None:
+    local = datetime(2025, 4, 2, 1, 30, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    n = notifications(("n1", "u1", local)).with_columns(
+        pl.col("sent_at").dt.convert_time_zone("Europe/Berlin")
+    )
+    ledger.import_notifications(n, "a")
+    assert ledger.notifications()["sent_at"][0] == datetime(
+        2025, 4, 1, 23, 30, 0, 123456, tzinfo=UTC
+    )
+    # the same instant in another zone is the same event, not a conflict
+    assert ledger.import_notifications(notifications(("n1", "u1", local)), "b") == ImportResult(
+        0, 1, 0
+    )
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        notifications(("n1", "u1", T)).with_columns(pl.col("sent_at").dt.replace_time_zone(None)),
+        notifications(("n1", None, T)),  # type: ignore[arg-type]
+        notifications((None, "u1", T)),  # type: ignore[arg-type]
+        notifications(("n1", "u1", T)).drop("channel"),
+    ],
+)
+def test_invalid_notifications_are_refused_whole(
+    ledger: ConsentLedger, frame: pl.DataFrame
+) -> None:
+    with pytest.raises(ValueError):
+        ledger.import_notifications(frame, "bad")
+    assert ledger.high_water_mark() == 0
+
+
+def test_invalid_objection_action_is_refused(ledger: ConsentLedger) -> None:
+    with pytest.raises(ValueError, match="action"):
+        ledger.import_objections(objections(("s1", "u1", "maybe", T)), "bad")
+    assert ledger.import_objections(objections(), "empty") == ImportResult(0, 0, 0)
+    with pytest.raises(ValueError, match="source"):
+        ledger.import_objections(objections(("s1", "u1", "object", T)), "")
+
+
+def test_database_refuses_modification(db_url: str, ledger: ConsentLedger) -> None:
+    ledger.import_objections(objections(("s1", "u1", "object", T)), "a")
+    path = db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as con:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute("UPDATE objections SET action = 'withdraw'")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute("DELETE FROM objections")
+    assert ledger.objections()["action"].to_list() == ["object"]
+
+
+def test_module_source_has_no_modifying_statement() -> None:
+    """The ledger writes only INSERTs; the one mention of the verbs is the guard trigger."""
+    src = Path(ledger_module.__file__).read_text()
+    forbidden = [
+        r"\bUPDATE\s+\w+\s+SET\b",
+        r"\bDELETE\s+FROM\b",
+        r"\b(?:sa\.)?(?:update|delete)\s*\(",
+        r"\.(?:update|delete|values_update)\s*\(",
+        r"on_conflict_do_update",
+        r"\b(?:INSERT\s+OR\s+)?REPLACE\s+INTO\b",
+        r"\bTRUNCATE\b",
+        r"\bDROP\b",
+    ]
+    for pattern in forbidden:
+        assert not re.search(pattern, src, flags=re.IGNORECASE), pattern
+
+
+def test_concurrent_imports_are_serialised(db_url: str) -> None:
+    """Overlapping batches from several threads: each id once, seq gap-free."""
+    batches = [
+        objections(*[(f"s{j}", f"u{j % 7}", "object", T) for j in range(i * 50, i * 50 + 150)])
+        for i in range(4)
+    ]
+    results: list[ImportResult] = []
+    errors: list[BaseException] = []
+
+    def worker(df: pl.DataFrame, name: str) -> None:
+        try:
+            led = ConsentLedger(db_url)
+            results.append(led.import_objections(df, name))
+            led.close()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(b, f"t{i}")) for i, b in enumerate(batches)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    led = ConsentLedger(db_url)
+    got = led.objections(with_meta=True)
+    assert got.height == 300 and got["submission_id"].n_unique() == 300
+    assert sorted(got["seq"].to_list()) == list(range(1, 301))
+    assert sum(r.inserted for r in results) == 300
+    assert sum(r.unchanged for r in results) == 600 - 300
+    led.close()
+
+
+def test_in_memory_url() -> None:
+    led = ConsentLedger("sqlite://")
+    led.import_notifications(notifications(("n1", "u1", T)), "a")
+    assert led.notifications().height == 1 and led.high_water_mark() == 1
