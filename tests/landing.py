@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from resources import build_resources
+from resources.alerts import JsonlAlertSink
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -58,8 +59,9 @@ def content_file(root: Path, platform: str, day: str, name: str = "part-00000.js
 
 
 def resources_for(tmp_path: Path, as_of: str = "2025-07-01T00:00:00+00:00") -> dict[str, object]:
-    return build_resources(landing_root=str(tmp_path / "landing"), data_root=str(tmp_path / "data"),
-                           as_of=as_of, author_key="test-secret-key")
+    return {**build_resources(landing_root=str(tmp_path / "landing"), data_root=str(tmp_path / "data"),
+                              as_of=as_of, author_key="test-secret-key"),
+            "alerts": JsonlAlertSink(path=str(tmp_path / "data" / "alerts.jsonl"))}
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:

@@ -1,0 +1,37 @@
+"""Asset jobs the sensors and the schedule launch. Selections include whole multi-assets."""
+
+import dagster as dg
+
+# A day's content from landing files to the corpus (and, later, everything downstream).
+CONTENT_ASSETS = dg.AssetSelection.assets("raw_content", "content_quarantine")
+CORPUS_ASSETS = dg.AssetSelection.assets("filtered_corpus", "exclusion_report", "author_index")
+CONSENT_ASSETS = dg.AssetSelection.assets(
+    "raw_users", "users_quarantine", "consent_ledger", "ledger_quarantine", "consent_state")
+
+daily_content_job = dg.define_asset_job(
+    "daily_content_job",
+    selection=CONTENT_ASSETS | CORPUS_ASSETS | CORPUS_ASSETS.downstream(include_self=False),
+    description="One UTC day: ingest its landing files, judge them, rebuild its corpus partition.",
+)
+
+daily_full_job = dg.define_asset_job(
+    "daily_full_job",
+    selection=CONSENT_ASSETS | CONTENT_ASSETS | CORPUS_ASSETS | CORPUS_ASSETS.downstream(include_self=False),
+    description="The scheduled build: refresh users and consent, then the day's content and corpus.",
+)
+
+consent_refresh_job = dg.define_asset_job(
+    "consent_refresh_job",
+    selection=CONSENT_ASSETS,
+    description="Import new users, notifications and objections; re-derive consent state.",
+)
+
+purge_job = dg.define_asset_job(
+    "objection_purge_job",
+    selection=dg.AssetSelection.assets("consent_state") | CORPUS_ASSETS
+    | CORPUS_ASSETS.downstream(include_self=False),
+    description=("Re-derive consent state and rebuild one corpus partition that holds an objector's "
+                 "content (and everything downstream of it)."),
+)
+
+ALL_JOBS = [daily_content_job, daily_full_job, consent_refresh_job, purge_job]

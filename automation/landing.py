@@ -1,0 +1,118 @@
+"""Plain-Python pieces of the sensors: landing-zone listing, cursors, purge targets.
+
+Kept free of sensor contexts so they are tested directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+from upath import UPath
+
+from curation.ingest import is_record_file
+
+LEDGER_FOLDERS = ("users", "notifications", "objections")
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: str  # relative to the landing root, '/'-separated
+    mtime: float
+
+
+@dataclass
+class FileCursor:
+    """Exactly-once file discovery: the newest mtime seen and the names seen at that mtime.
+
+    Landing files are immutable and new ones arrive with a newer mtime; files written by
+    an exporter must appear atomically (write elsewhere or as a dot-file, then rename).
+    """
+
+    mtime: float = 0.0
+    seen: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> FileCursor:
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        return cls(mtime=float(data["mtime"]), seen=list(data["seen"]))
+
+    def dump(self) -> str:
+        return json.dumps({"mtime": self.mtime, "seen": sorted(self.seen)})
+
+    def new_files(self, files: list[LandedFile]) -> tuple[list[LandedFile], FileCursor]:
+        seen = set(self.seen)
+        new = [f for f in files if f.mtime > self.mtime or (f.mtime == self.mtime and f.path not in seen)]
+        if not new:
+            return [], self
+        top = max(self.mtime, *(f.mtime for f in new))
+        at_top = {f.path for f in files if f.mtime == top}
+        if top == self.mtime:
+            at_top |= seen
+        return sorted(new, key=lambda f: f.path), FileCursor(mtime=top, seen=sorted(at_top))
+
+
+def _mtime(info: dict) -> float:
+    value = info.get("mtime", info.get("LastModified", info.get("last_modified", 0)))
+    return value.timestamp() if hasattr(value, "timestamp") else float(value or 0)
+
+
+def list_landed_files(root: UPath) -> list[LandedFile]:
+    """Every record file under the landing root (hidden and temporary files skipped)."""
+    if not root.exists():
+        return []
+    base = str(root.path).rstrip("/")
+    found = root.fs.find(base, detail=True)
+    files: list[LandedFile] = []
+    for full, info in found.items():
+        rel = str(full)[len(base):].lstrip("/")
+        name = rel.rsplit("/", 1)[-1]
+        if name.startswith(".") or not is_record_file(name):
+            continue
+        files.append(LandedFile(rel, _mtime(info)))
+    return files
+
+
+def group_new_files(files: list[LandedFile]) -> tuple[dict[str, list[str]], list[str], list[str]]:
+    """(content files by day folder, ledger/users files, files in no known place)."""
+    by_day: dict[str, list[str]] = defaultdict(list)
+    consent: list[str] = []
+    unknown: list[str] = []
+    for f in files:
+        parts = f.path.split("/")
+        if parts[0] == "content" and len(parts) == 4:
+            try:
+                date.fromisoformat(parts[2])
+            except ValueError:
+                unknown.append(f.path)
+                continue
+            by_day[parts[2]].append(f.path)
+        elif parts[0] in LEDGER_FOLDERS and len(parts) == 2:
+            consent.append(f.path)
+        else:
+            unknown.append(f.path)
+    return dict(by_day), consent, unknown
+
+
+def batch_key(prefix: str, paths: list[str]) -> str:
+    """A run key naming exactly this batch of files, so a batch is requested once."""
+    digest = hashlib.sha1("\n".join(sorted(paths)).encode()).hexdigest()[:16]
+    return f"{prefix}:{digest}"
+
+
+def days_holding_authors(index_root: UPath, author_keys: list[str]) -> list[str]:
+    """Days whose `author_index` partition lists any of `author_keys` (sorted)."""
+    if not author_keys or not index_root.exists():
+        return []
+    files = [str(p) for p in index_root.iterdir() if p.name.endswith(".parquet")]
+    if not files:
+        return []
+    days = (pl.scan_parquet(files).filter(pl.col("author_key").is_in(author_keys))
+            .select(pl.col("day").unique().sort()).collect())
+    return [d.isoformat() for d in days["day"].to_list()]
