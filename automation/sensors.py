@@ -22,7 +22,7 @@ MAX_TAG_LENGTH = 4000
 
 @dg.sensor(
     name="landing_zone_sensor",
-    jobs=[daily_content_job, consent_refresh_job],
+    jobs=[daily_content_job, daily_full_job, consent_refresh_job],
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=("New content files → one run per UTC day they belong to; new users, notification "
@@ -35,6 +35,9 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
         return dg.SkipReason("no new landing files")
     by_day, consent, unknown = group_new_files(new)
     valid_days = set(DAILY.get_partition_keys())
+    # A day judged before its users and consent are imported would be judged on stale state:
+    # when both arrive in one tick, each day's run refreshes consent first (imports are idempotent).
+    content_job = daily_full_job if consent else daily_content_job
     requests: list[dg.RunRequest] = []
     for day, paths in sorted(by_day.items()):
         if day not in valid_days:
@@ -42,9 +45,9 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
                                 f"{len(paths)} files not requested")
             continue
         requests.append(dg.RunRequest(
-            run_key=batch_key(f"content:{day}", paths), job_name=daily_content_job.name, partition_key=day,
-            tags={"consentry/trigger": "landing", "consentry/files": str(len(paths))}))
-    if consent:
+            run_key=batch_key(f"content:{day}", paths + consent), job_name=content_job.name, partition_key=day,
+            tags={"consentry/trigger": "landing", "consentry/files": str(len(paths) + len(consent))}))
+    if consent and not requests:
         requests.append(dg.RunRequest(
             run_key=batch_key("consent", consent), job_name=consent_refresh_job.name,
             tags={"consentry/trigger": "landing", "consentry/files": str(len(consent))}))

@@ -75,9 +75,9 @@ def test_landing_sensor_requests_each_day_once_and_batches_files(tmp_path: Path)
 
     first = run_sensor(landing_zone_sensor, sensor_context(defs, instance))
     requests = {(r.job_name, r.partition_key) for r in first.run_requests}
-    assert requests == {("daily_content_job", "2025-04-01"), ("daily_content_job", "2025-04-02"),
-                        ("consent_refresh_job", None)}
-    assert len(first.run_requests) == 3  # three files of one day are one request
+    # users arrived too: each day's run refreshes consent first, no separate consent run
+    assert requests == {("daily_full_job", "2025-04-01"), ("daily_full_job", "2025-04-02")}
+    assert len(first.run_requests) == 2  # three files of one day are one request
 
     second = run_sensor(landing_zone_sensor, sensor_context(defs, instance, cursor=first.cursor))
     assert second.run_requests == [] or second.run_requests is None
@@ -89,6 +89,11 @@ def test_landing_sensor_requests_each_day_once_and_batches_files(tmp_path: Path)
     assert [(r.job_name, r.partition_key) for r in third.run_requests] == [("daily_content_job", "2025-04-02")]
     assert third.run_requests[0].run_key != next(
         r.run_key for r in first.run_requests if r.partition_key == "2025-04-02")
+
+    objections = write_jsonl(landing / "objections" / "2025-05-01.jsonl", [])
+    touch(objections, 3000.0)
+    fourth = run_sensor(landing_zone_sensor, sensor_context(defs, instance, cursor=third.cursor))
+    assert [(r.job_name, r.partition_key) for r in fourth.run_requests] == [("consent_refresh_job", None)]
 
 
 # ------------------------------------------------------------------------- objection sensor
