@@ -9,7 +9,7 @@ import dagster as dg
 from assets import all_assets
 from automation.jobs import ALL_JOBS
 from automation.sensors import alert_sensor, daily_schedule, landing_zone_sensor, objection_sensor
-from checks import all_checks
+from checks.registry import all_checks
 from resources import DEV_AUTHOR_KEY, build_resources
 from resources.alerts import AlertSink, JsonlAlertSink, SlackAlertSink, WebhookAlertSink, default_alert_path
 

@@ -150,12 +150,15 @@ def consent_state(context: dg.AssetExecutionContext, raw_users: pl.LazyFrame, le
     store = ledger.open()
     high_water_mark = store.high_water_mark()
     rules = policy.policy()
-    as_of = policy.as_of_time(run_start(context))
+    started = run_start(context)
+    as_of = policy.as_of_time(started)
+    # A pinned T reproduces every time-based rule, but never resurrects an objector: objections
+    # count up to the build itself, exactly as the blocking check counts them up to "now".
     state = derive_consent_state(
         raw_users.collect(),
         store.notifications(up_to_seq=high_water_mark),
         store.objections(up_to_seq=high_water_mark),
-        as_of=as_of, policy=rules, secret=author_key.key(),
+        as_of=as_of, policy=rules, secret=author_key.key(), objections_as_of=max(as_of, started),
     ).with_columns(
         pl.lit(rules.version).alias("policy_version"),
         pl.lit(high_water_mark, pl.Int64).alias("ledger_high_water_mark"),
@@ -168,6 +171,7 @@ def consent_state(context: dg.AssetExecutionContext, raw_users: pl.LazyFrame, le
         "users_by_reason": table(by_reason.with_columns(pl.col("reason").fill_null("eligible"))),
         "as_of": as_of.isoformat(),
         "as_of_pinned": bool(policy.as_of),
+        "objections_counted_up_to": max(as_of, started).isoformat(),
         "policy_version": rules.version,
         "policy": dg.MetadataValue.json(rules.to_dict()),
         "ledger_high_water_mark": high_water_mark,

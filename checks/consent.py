@@ -15,10 +15,10 @@ import polars as pl
 
 from assets.metadata import table
 from assets.partitions import DAILY
+from checks.names import CONSENT_RULES
 from curation.eligibility import consent_state, evaluate_content, rule_failure_counts
 from resources import AuthorKeySecret, LedgerResource, PolicyResource
 
-CONSENT_RULES = "consent_rules_hold_now"
 RECONCILES = "report_reconciles_with_raw"
 SAMPLE_IDS = 10
 

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from checks.names import CORPUS_BLOCKING_CHECKS
 from definitions import defs
 
 ASSETS = {
     "raw_content", "content_quarantine", "raw_users", "users_quarantine", "consent_ledger",
-    "ledger_quarantine", "consent_state", "filtered_corpus", "exclusion_report", "author_index",
+    "ledger_quarantine", "consent_state", "filtered_corpus", "exclusion_report", "author_index", "corpus_release",
 }
 CHECKS = {
     ("raw_content", "valid_plus_quarantined_equals_read"),
@@ -24,10 +25,11 @@ CHECKS = {
     ("filtered_corpus", "consent_rules_hold_now"),
     ("exclusion_report", "exclusion_report_schema"),
     ("exclusion_report", "report_reconciles_with_raw"),
+    ("corpus_release", "manifest_verifies"),
 }
 BLOCKING = {("filtered_corpus", "consent_rules_hold_now"), ("filtered_corpus", "filtered_corpus_schema"),
             ("consent_state", "consent_state_schema"), ("raw_content", "valid_plus_quarantined_equals_read"),
-            ("exclusion_report", "report_reconciles_with_raw")}
+            ("exclusion_report", "report_reconciles_with_raw"), ("corpus_release", "manifest_verifies")}
 
 
 def test_asset_keys_and_checks_snapshot() -> None:
@@ -36,6 +38,8 @@ def test_asset_keys_and_checks_snapshot() -> None:
     specs = {(k.asset_key.to_user_string(), k.name): graph.get_check_spec(k) for k in graph.asset_check_keys}
     assert set(specs) == CHECKS
     assert {k for k, s in specs.items() if s.blocking} == BLOCKING
+    assert {("filtered_corpus", name) for name in CORPUS_BLOCKING_CHECKS} == {
+        k for k in BLOCKING if k[0] == "filtered_corpus"}, "the release gate must know every blocking check"
 
 
 def test_every_asset_is_described_grouped_and_owned() -> None:

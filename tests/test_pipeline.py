@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from checks.consent import CONSENT_RULES
+from checks.names import CONSENT_RULES
 from curation.ledger import ConsentLedger
 from definitions import build_definitions
 from tests.landing import (
