@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -92,6 +93,8 @@ def summarize(data_root: UPath, keys: tuple[str, str] | None) -> str:
 
 
 def main() -> int:
+    # Dagster flags its preview/beta APIs on every import; the UI is where they matter, not here.
+    warnings.filterwarnings("ignore", message=r".*is currently in (preview|beta)")
     data_root = UPath(os.environ.get("CONSENTRY_DATA", "data"))
     landing = UPath(os.environ.get("CONSENTRY_LANDING", str(data_root / "landing")))
     os.environ.setdefault("CONSENTRY_LANDING", str(landing))
@@ -114,7 +117,9 @@ def main() -> int:
     tags = {RANGE_START: keys[0], RANGE_END: keys[1]} if keys else {}
     job = definitions.defs.resolve_implicit_global_asset_job_def()
     selection = None if keys else dg.AssetSelection.assets("raw_users", "consent_ledger", "consent_state")
-    run_config = {"resources": {"policy": {"config": {"as_of": as_of}}}} if as_of else {}
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if as_of:
+        run_config["resources"] = {"policy": {"config": {"as_of": as_of}}}
     print(f"building every asset over {keys[0]}..{keys[1]} in one run" if keys else
           "no content partitions: building users and consent only", flush=True)
     print(f"as-of time T: {as_of or 'the run start'}", flush=True)
