@@ -6,18 +6,18 @@ partition(s) to `consent_state`, splits eligible from excluded rows, and reports
 
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 
 import dagster as dg
 import polars as pl
 
 from assets.metadata import column_schema, markdown_preview, table
 from assets.partitions import DAILY, SINGLE_RUN
-from curation.eligibility import REASON_ORDER, evaluate_content
+from curation.corpus import OUTCOMES, CurationConfig, curate
+from curation.eligibility import evaluate_content
 from resources import PolicyResource
 
 OWNER = "team:data-platform"
-ELIGIBLE = "eligible"
 
 CORPUS_SCHEMA: dict[str, pl.DataType] = {
     "content_id": pl.String(),
@@ -32,10 +32,18 @@ CORPUS_SCHEMA: dict[str, pl.DataType] = {
     "parent_id": pl.String(),
     "locale": pl.String(),
     "country": pl.String(),
+    "language": pl.String(),
+    "language_score": pl.Float64(),
+    "language_dialect_mass": pl.Float64(),
+    "text_hash": pl.String(),
     "policy_version": pl.String(),
     "as_of": pl.Datetime("us", "UTC"),
 }
 CORPUS_COLUMNS = {
+    "text": "Normalised (NFC, invisible characters removed, whitespace folded) and PII-redacted.",
+    "language": "ISO 639-1 language (fastText lid.176), `und` when undeterminable.",
+    "language_dialect_mass": "Summed probability of dialect labels (als, bar, nds, scn, …): a cheap dialect signal.",
+    "text_hash": "BLAKE2b-128 of the canonical text: no two corpus rows share one.",
     "author_key": "Keyed hash of the author; the corpus never holds a platform user id.",
     "day": "UTC date of created_at (the partition).",
     "country": "Author's country from the user snapshot.",
@@ -88,17 +96,25 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
         "exclusion_report": dg.AssetOut(
             description=(
                 "Rows per day × platform × country × outcome: `eligible`, or the first reason "
-                "a row was excluded. For every day, the rows add up to the valid raw rows."),
+                "a row was dropped (rules 1–7, then de-duplication, then quality). For every day, "
+                "the rows add up to the valid raw rows."),
             group_name="corpus", kinds={"polars", "parquet"}, owners=["team:privacy"],
             metadata={"dagster/column_schema": column_schema(REPORT_SCHEMA)},
         ),
     },
     partitions_def=DAILY,
     backfill_policy=SINGLE_RUN,
+    ins={"raw_content": dg.AssetIn(partition_mapping=dg.AllPartitionMapping(),
+                                   metadata={"allow_missing_partitions": True}),
+         "consent_state": dg.AssetIn()},
 )
 def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame, consent_state: pl.LazyFrame,
                     policy: PolicyResource):
-    """Judge every valid raw row at the consent state's T; keep the eligible ones."""
+    """Judge every valid raw row at the consent state's T, then curate the days being built.
+
+    `raw_content` is every materialized day (de-duplication spans all days: a repost on
+    day 40 meets its original from day 3), the rows of the days built are a subset.
+    """
     state = consent_state.collect()
     as_of, state_policy = state_as_of(state)
     rules = policy.policy()
@@ -106,25 +122,30 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
         raise ValueError(
             f"consent_state was built under policy {state_policy}, the configured policy is "
             f"{rules.version}: materialize consent_state first")
+    keys = context.partition_keys
+    days = [date.fromisoformat(k) for k in keys]
     evaluated = evaluate_content(raw_content, state, as_of=as_of, policy=rules).with_columns(
         pl.col("created_at").dt.date().alias("day")).collect()
+    config = CurationConfig()
+    curated = curate(evaluated, days, config)
 
-    corpus = evaluated.filter(pl.col("exclusion_reason").is_null()).with_columns(
+    corpus = curated.corpus.with_columns(
         pl.lit(rules.version).alias("policy_version"),
         pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
-    ).select(list(CORPUS_SCHEMA))
+    ).select(list(CORPUS_SCHEMA)).sort("day", "platform", "content_id")
+    outcomes = curated.outcomes
     report = (
-        evaluated.group_by("day", "platform", "country", pl.col("exclusion_reason").fill_null(ELIGIBLE).alias("reason"))
+        outcomes.group_by("day", "platform", "country", "reason")
         .agg(pl.len().alias("rows"))
         .sort("day", "platform", "country", "reason")
         .select(list(REPORT_SCHEMA))
     )
-    index = (evaluated.filter(pl.col("author_key").is_not_null())
+    own_days = evaluated.filter(pl.col("day").is_in(days) & pl.col("author_key").is_not_null())
+    index = (pl.concat([own_days.select("author_key", "day"), curated.author_days])
              .group_by("author_key", "day").agg(pl.len().alias("rows")).sort("day", "author_key"))
-    excluded = evaluated.height - corpus.height
+    excluded = outcomes.height - corpus.height
     by_reason = report.group_by("reason").agg(pl.col("rows").sum()).sort("rows", descending=True)
     by_reason_platform = report.pivot("platform", index="reason", values="rows", aggregate_function="sum").fill_null(0)
-    keys = context.partition_keys
     single = len(keys) == 1
     corpus_parts = split_by_day(corpus, keys, CORPUS_SCHEMA)
     report_parts = split_by_day(report, keys, REPORT_SCHEMA)
@@ -135,11 +156,16 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
         output_name="filtered_corpus",
         metadata={
             "dagster/row_count": corpus.height,
-            "rows_judged": evaluated.height,
+            "rows_judged": outcomes.height,
             "rows_excluded": excluded,
-            **{f"excluded_{r}": int(by_reason.filter(pl.col("reason") == r)["rows"].sum()) for r in REASON_ORDER},
+            **{f"excluded_{r}": int(by_reason.filter(pl.col("reason") == r)["rows"].sum()) for r in OUTCOMES[1:]},
             "exclusions_by_reason_and_platform": table(by_reason_platform),
-            "preview": markdown_preview(corpus.select("content_id", "platform", "kind", "country", "day").head(5)),
+            **{f"pii_redacted_{k.lower()}": int(v) for k, v in curated.pii_counts.items()},
+            "duplicate_clusters_all_days": curated.clusters,
+            "rows_by_language": dict(corpus.group_by("language").len().sort("len", descending=True)
+                                     .head(15).iter_rows()),
+            "curation": dg.MetadataValue.json(config.to_dict()),
+            "preview": markdown_preview(corpus.select("content_id", "platform", "language", "country", "text")),
             **common,
         },
     )
@@ -153,7 +179,7 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
         output_name="exclusion_report",
         metadata={
             "dagster/row_count": report.height,
-            "rows_judged": evaluated.height,
+            "rows_judged": outcomes.height,
             "rows_eligible": corpus.height,
             "by_reason": table(by_reason),
             **common,

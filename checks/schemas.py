@@ -10,10 +10,10 @@ import pandera.polars as pa
 import polars as pl
 
 from curation import contract as c
+from curation.corpus import OUTCOMES
 from curation.eligibility import REASON_ORDER
 
 UTC = pl.Datetime("us", "UTC")
-ELIGIBLE = "eligible"
 
 
 class Quarantine(pa.DataFrameModel):
@@ -93,6 +93,9 @@ class FilteredCorpus(pa.DataFrameModel):
     visibility: str = pa.Field(isin=list(c.VISIBILITIES))
     text: str
     country: str
+    language: str
+    language_score: float = pa.Field(nullable=True, ge=0, le=1)
+    text_hash: str = pa.Field(unique=True)
     policy_version: str
     as_of: UTC  # type: ignore[valid-type]
 
@@ -107,7 +110,7 @@ class ExclusionReport(pa.DataFrameModel):
     day: pl.Date
     platform: str = pa.Field(isin=list(c.PLATFORMS))
     country: str = pa.Field(nullable=True)
-    reason: str = pa.Field(isin=[ELIGIBLE, *REASON_ORDER])
+    reason: str = pa.Field(isin=list(OUTCOMES))
     rows: pl.UInt32 = pa.Field(ge=1)
 
     class Config:

@@ -64,9 +64,12 @@ class PolarsParquetIOManager(dg.UPathIOManager):
     def load_partitions(self, context: dg.InputContext) -> pl.LazyFrame:
         paths = list(self._get_paths_for_partitions(context).values())
         missing = [str(p) for p in paths if not p.exists()]
-        if missing:
+        if missing and not (context.definition_metadata or {}).get("allow_missing_partitions", False):
             raise FileNotFoundError(f"{context.asset_key}: partitions not materialized: {missing[:5]}")
-        return pl.scan_parquet([str(p) for p in paths], storage_options=paths[0].storage_options or None)
+        present = [p for p in paths if p.exists()]
+        if not present:
+            raise FileNotFoundError(f"{context.asset_key}: none of {len(paths)} partitions is materialized")
+        return pl.scan_parquet([str(p) for p in present], storage_options=present[0].storage_options or None)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
