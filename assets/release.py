@@ -15,7 +15,7 @@ import polars as pl
 from assets.metadata import table
 from checks.names import CORPUS_BLOCKING_CHECKS
 from checks.gate import unverified_partitions
-from curation.eligibility import REASON_ORDER
+from curation.corpus import OUTCOMES, CurationConfig
 from curation.release import write_release
 from resources import DataStore
 
@@ -25,10 +25,9 @@ RELEASE_SCHEMA = {"release_id": pl.String(), "path": pl.String(), "rows": pl.Int
 
 
 def release_settings(frames: list[pl.DataFrame]) -> dict[str, object]:
-    """Settings recorded in the manifest: what built the rows (policy, ledger, curation)."""
-    corpus = pl.concat(frames, how="vertical") if frames else pl.DataFrame()
-    versions = corpus["policy_version"].unique().to_list() if "policy_version" in corpus.columns else []
-    return {"policy_versions": versions}
+    """Settings recorded in the manifest: what built the rows (policy, curation)."""
+    versions = sorted({v for f in frames if f.height for v in f["policy_version"].unique().to_list()})
+    return {"policy_versions": versions, "curation": CurationConfig().to_dict()}
 
 
 @dg.asset(
@@ -61,7 +60,7 @@ def corpus_release(context: dg.AssetExecutionContext, store: DataStore) -> dg.Ou
     state = pl.read_parquet(assets / "consent_state.parquet")
     as_ofs = {a for f in frames.values() if f.height for a in f["as_of"].unique().to_list()}
     as_of = max(as_ofs) if as_ofs else datetime.now(UTC)
-    exclusion_counts = {r: int(reports.filter(pl.col("reason") == r)["rows"].sum()) for r in REASON_ORDER}
+    exclusion_counts = {r: int(reports.filter(pl.col("reason") == r)["rows"].sum()) for r in OUTCOMES[1:]}
     excluded_authors = state.filter(~pl.col("eligible"))["author_key"]
     folder, manifest, created = write_release(
         Path(str(store.path("releases"))), frames, as_of=as_of, excluded_authors=excluded_authors,

@@ -15,7 +15,9 @@ import polars as pl
 
 from assets.metadata import table
 from assets.partitions import DAILY
-from checks.names import CONSENT_RULES
+from checks.names import CONSENT_RULES, NO_COPIES_OF_EXCLUDED, NO_PII
+from curation.corpus import tainted_text_hashes
+from curation.pii import find_pii
 from curation.eligibility import consent_state, evaluate_content, rule_failure_counts
 from resources import AuthorKeySecret, LedgerResource, PolicyResource
 
@@ -115,3 +117,58 @@ def report_reconciles_with_raw(exclusion_report: pl.LazyFrame, raw: pl.LazyFrame
             "mismatches": table(broken.sort("day").head(10)) if not broken.is_empty() else "none",
         },
     )
+
+
+@dg.asset_check(
+    asset="filtered_corpus",
+    name=NO_COPIES_OF_EXCLUDED,
+    blocking=True,
+    partitions_def=DAILY,
+    additional_ins={"users": dg.AssetIn("raw_users"),
+                    "history": dg.AssetIn("raw_content", partition_mapping=dg.AllPartitionMapping(),
+                                          metadata={"allow_missing_partitions": True})},
+    description=(
+        "No corpus text is a copy of the words of a minor, an unknown-age person or an objector "
+        "(rules 4, 5, 7) on any day, judged with the current ledger: a repost carries its first "
+        "author's words. Compares exact text hashes (near copies are removed by the build)."),
+)
+def no_copies_of_excluded_content(filtered_corpus: pl.LazyFrame, users: pl.LazyFrame, history: pl.LazyFrame,
+                                  ledger: LedgerResource, policy: PolicyResource,
+                                  author_key: AuthorKeySecret) -> dg.AssetCheckResult:
+    rows = filtered_corpus.collect()
+    store = ledger.open()
+    now = datetime.now(UTC)
+    rules = policy.policy()
+    users_df = users.collect()
+    hits: list[pl.DataFrame] = []
+    for (as_of,), part in rows.partition_by("as_of", as_dict=True).items():
+        state = consent_state(users_df, store.notifications(), store.objections(), as_of=as_of, policy=rules,
+                              secret=author_key.key(), objections_as_of=max(now, as_of))
+        evaluated = evaluate_content(history, state, as_of=as_of, policy=rules).collect()
+        tainted = tainted_text_hashes(evaluated)
+        hits.append(part.filter(pl.col("text_hash").is_in(tainted.implode())).select("content_id", "day"))
+    found = pl.concat(hits) if hits else pl.DataFrame(schema={"content_id": pl.String, "day": pl.Date})
+    return dg.AssetCheckResult(passed=found.is_empty(), metadata={
+        "rows_checked": rows.height,
+        "rows_failing": found.height,
+        "sample_content_ids": ", ".join(found["content_id"].head(SAMPLE_IDS).to_list()) or "none",
+    })
+
+
+@dg.asset_check(
+    asset="filtered_corpus",
+    name=NO_PII,
+    blocking=True,
+    partitions_def=DAILY,
+    description="No validated e-mail, URL, IBAN, card, phone number or @handle remains in any corpus text.",
+)
+def no_pii_remains(filtered_corpus: pl.LazyFrame) -> dg.AssetCheckResult:
+    rows = filtered_corpus.select("content_id", "text").collect()
+    found = find_pii(rows, "text")
+    by_type = found.select(pl.col("pii_types").explode()).group_by("pii_types").len() if found.height else None
+    return dg.AssetCheckResult(passed=found.is_empty(), metadata={
+        "rows_checked": rows.height,
+        "rows_failing": found.height,
+        **({f"failing_{t.lower()}": int(n) for t, n in by_type.iter_rows()} if by_type is not None else {}),
+        "sample_content_ids": ", ".join(found["content_id"].head(SAMPLE_IDS).to_list()) or "none",
+    })

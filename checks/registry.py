@@ -5,9 +5,14 @@ from __future__ import annotations
 import dagster as dg
 
 from checks import schemas
-from checks.consent import consent_rules_hold_now, report_reconciles_with_raw
+from checks.consent import (
+    consent_rules_hold_now,
+    no_copies_of_excluded_content,
+    no_pii_remains,
+    report_reconciles_with_raw,
+)
 from checks.factory import schema_check
-from checks.release import manifest_verifies
+from checks.release import manifest_verifies, release_text_unique
 
 
 def all_checks() -> list[dg.AssetChecksDefinition]:
@@ -19,6 +24,9 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         schema_check("filtered_corpus", schemas.FilteredCorpus, partitioned=True, blocking=True),
         schema_check("exclusion_report", schemas.ExclusionReport, partitioned=True),
         consent_rules_hold_now,
+        no_copies_of_excluded_content,
+        no_pii_remains,
         report_reconciles_with_raw,
         manifest_verifies,
+        release_text_unique,
     ]

@@ -25,7 +25,14 @@ from datetime import date
 
 import polars as pl
 
-from curation.dedup import TAINTING_REASONS, DedupConfig, cluster_duplicates, resolve_clusters
+from curation.dedup import (
+    TAINTING_REASONS,
+    DedupConfig,
+    cluster_duplicates,
+    exact_key,
+    resolve_clusters,
+    text_hashes,
+)
 from curation.langid import LangIdConfig, identify_language
 from curation.pii import redact_pii
 from curation.dedup import COPIES_EXCLUDED_CONTENT, DUPLICATE
@@ -66,14 +73,25 @@ class Curated:
     author_days: pl.DataFrame  # author_key, day: whose words each day holds, copies included
 
 
+def prepare_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Normalise and redact `text`: the form in which texts are compared and released."""
+    return redact_pii(frame.with_columns(normalize_text(pl.col("text")).alias("text")), "text")
+
+
+def tainted_text_hashes(evaluated: pl.DataFrame) -> pl.Series:
+    """`text_hash` of every text excluded under rules 4, 5, 7: no corpus row may carry one."""
+    tainted = evaluated.filter(pl.col("exclusion_reason").is_in(list(TAINTING_REASONS)))
+    prepared, _ = prepare_text(tainted.select("text"))
+    return text_hashes(prepared.select(exact_key(pl.col("text")).alias("key"))["key"]).unique()
+
+
 def curate(evaluated: pl.DataFrame, days: Collection[date], config: CurationConfig = CurationConfig()) -> Curated:
     """`evaluated`: rows of ALL available days with `exclusion_reason`, `author_key`, `country`
     (from `evaluate_content`) and `day`; `days`: the days whose corpus is being built."""
     days = set(days)
     candidates = evaluated.filter(
         pl.col("exclusion_reason").is_null() | pl.col("exclusion_reason").is_in(list(TAINTING_REASONS)))
-    candidates = candidates.with_columns(normalize_text(pl.col("text")).alias("text"))
-    candidates, pii_counts = redact_pii(candidates, "text")
+    candidates, pii_counts = prepare_text(candidates)
     clusters = cluster_duplicates(candidates.select("content_id", "platform", "text"), config.dedup)
     resolved = resolve_clusters(candidates.join(clusters.drop("text_hash"), on=["platform", "content_id"],
                                                 how="left", validate="1:1", maintain_order="left"))

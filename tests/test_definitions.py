@@ -23,13 +23,18 @@ CHECKS = {
     ("consent_state", "consent_state_schema"),
     ("filtered_corpus", "filtered_corpus_schema"),
     ("filtered_corpus", "consent_rules_hold_now"),
+    ("filtered_corpus", "no_copies_of_excluded_content"),
+    ("filtered_corpus", "no_pii_remains"),
     ("exclusion_report", "exclusion_report_schema"),
     ("exclusion_report", "report_reconciles_with_raw"),
     ("corpus_release", "manifest_verifies"),
+    ("corpus_release", "no_duplicate_text_in_release"),
 }
-BLOCKING = {("filtered_corpus", "consent_rules_hold_now"), ("filtered_corpus", "filtered_corpus_schema"),
+BLOCKING = {("filtered_corpus", "consent_rules_hold_now"), ("filtered_corpus", "no_copies_of_excluded_content"),
+            ("filtered_corpus", "no_pii_remains"), ("filtered_corpus", "filtered_corpus_schema"),
             ("consent_state", "consent_state_schema"), ("raw_content", "valid_plus_quarantined_equals_read"),
-            ("exclusion_report", "report_reconciles_with_raw"), ("corpus_release", "manifest_verifies")}
+            ("exclusion_report", "report_reconciles_with_raw"), ("corpus_release", "manifest_verifies"),
+            ("corpus_release", "no_duplicate_text_in_release")}
 
 
 def test_asset_keys_and_checks_snapshot() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from checks.release import release_text_unique
 from curation.eligibility import author_key
 from curation.ledger import ConsentLedger
 from curation.release import affected_releases, prove_excluded, verify_release
@@ -45,6 +46,8 @@ def test_release_is_written_verified_and_traceable(tmp_path: Path) -> None:
     assert manifest["exclusion_counts"]["objected"] == 1
     assert manifest["partitions"] == ["2025-04-01", "2025-04-02", "2025-04-03"]
     assert all(len(meta["sha256"]) == 64 for meta in manifest["files"].values())
+    assert manifest["curation"]["dedup"]["threshold"] == 0.8
+    assert manifest["ledger_high_water_mark"] >= 1 and manifest["policy_versions"]
     assert "test-secret-key" not in (release / "manifest.json").read_text()
     assert affected_releases(tmp_path / "data" / "releases", author_key("adult", SECRET)) == [release.name]
     assert prove_excluded(release, author_key("objector", SECRET))
@@ -94,3 +97,16 @@ def test_release_refuses_partitions_whose_check_failed(tmp_path: Path) -> None:
     held = affected_releases(tmp_path / "data" / "releases", author_key("adult", SECRET))
     assert held == [newest[0].name] or held == [newest[1].name]
     assert len(held) == 1, "the new release no longer holds the objector"
+
+
+def test_duplicate_text_in_a_release_fails_its_check(tmp_path: Path) -> None:
+    corpus = tmp_path / "r1" / "corpus"
+    corpus.mkdir(parents=True)
+    pl.DataFrame({"content_id": ["a", "b"], "text_hash": ["h1", "h2"]}).write_parquet(corpus / "2025-04-01.parquet")
+    pl.DataFrame({"content_id": ["c"], "text_hash": ["h1"]}).write_parquet(corpus / "2025-04-02.parquet")
+    summary = pl.LazyFrame({"path": [str(tmp_path / "r1")]})
+    result = release_text_unique(summary)
+    assert not result.passed
+    assert result.metadata["rows_sharing_a_text_hash"].value == 2
+    (corpus / "2025-04-02.parquet").unlink()
+    assert release_text_unique(summary).passed

@@ -1,0 +1,91 @@
+"""Curation inside the Dagster build: redaction, cross-day consent-aware dedup, and their checks."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from checks.consent import no_pii_remains
+from checks.names import CONSENT_RULES, NO_COPIES_OF_EXCLUDED
+from curation.eligibility import author_key
+from curation.ledger import ConsentLedger
+from definitions import build_definitions
+from tests.landing import content_file, materialize_all, notification, post, resources_for, user, write_jsonl
+
+AS_OF = "2025-07-01T00:00:00+00:00"
+WEATHER = "What a glorious morning in Vienna, the Prater is full of people enjoying the sun"
+DIARY = "My secret diary entry that nobody else should ever read, written after school"
+CONTACT = "Selling my old bike, write to anna.k@example.org or call +49 30 1234567 for details"
+
+
+def build(root: Path) -> None:
+    write_jsonl(root / "users" / "2025-01-01-snapshot.jsonl",
+                [user("adult"), user("other"), user("minor", birth_date="2011-06-01")])
+    write_jsonl(root / "notifications" / "2025-01-10.jsonl",
+                [notification(f"n-{u}", u) for u in ("adult", "other", "minor")])
+    write_jsonl(content_file(root, "facebook", "2025-04-01"), [
+        post("w-1", "adult", "2025-04-01T08:00:00+00:00", text=WEATHER),
+        post("c-1", "adult", "2025-04-01T09:00:00+00:00", text=CONTACT)])
+    write_jsonl(content_file(root, "facebook", "2025-04-02"), [
+        post("d-1", "minor", "2025-04-02T08:00:00+00:00", text=DIARY)])
+    write_jsonl(content_file(root, "instagram", "2025-05-20"), [  # 49 days later
+        post("w-2", "other", "2025-05-20T08:00:00+00:00", platform="instagram", text=WEATHER + " 😎"),
+        post("d-2", "other", "2025-05-20T09:00:00+00:00", platform="instagram", text=DIARY.upper())])
+
+
+def corpus(root: Path) -> pl.DataFrame:
+    return pl.read_parquet(sorted((root / "data" / "assets" / "filtered_corpus").glob("*.parquet")))
+
+
+def report(root: Path) -> dict[str, int]:
+    frame = pl.read_parquet(sorted((root / "data" / "assets" / "exclusion_report").glob("*.parquet")))
+    return dict(frame.group_by("reason").agg(pl.col("rows").sum()).iter_rows())
+
+
+def test_reposts_across_days_are_removed_and_minors_words_never_survive(tmp_path: Path) -> None:
+    build(tmp_path / "landing")
+    defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
+    result = materialize_all(defs, dg.DagsterInstance.ephemeral(), "2025-04-01", "2025-05-20")
+    assert result.success
+    rows = corpus(tmp_path)
+    assert sorted(rows["content_id"]) == ["c-1", "w-1"]  # the earliest copy survives
+    contact = rows.filter(pl.col("content_id") == "c-1")["text"].item()
+    assert "<EMAIL>" in contact and "<PHONE>" in contact and "example.org" not in contact
+    assert set(rows["language"]) == {"en"}
+    assert report(tmp_path) == {"eligible": 2, "minor_at_creation": 1, "duplicate": 1,
+                                "copies_excluded_content": 1}
+
+
+def test_late_objection_fails_the_copy_check_for_other_peoples_days(tmp_path: Path) -> None:
+    build(tmp_path / "landing")
+    defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize_all(defs, instance, "2025-04-01", "2025-05-20").success
+    ConsentLedger(defs.resources["ledger"].url).import_objections(pl.DataFrame(  # type: ignore[union-attr]
+        {"submission_id": ["s"], "user_id": ["adult"], "email": [None], "action": ["object"],
+         "submitted_at": [datetime(2025, 8, 1, tzinfo=UTC)]},
+        schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String, "action": pl.String,
+                "submitted_at": pl.Datetime("us", "UTC")}), source="t")
+    result = materialize_all(defs, instance, "2025-04-01", "2025-04-01",
+                             selection="key:filtered_corpus or key:exclusion_report or key:author_index")
+    outcomes = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert outcomes[CONSENT_RULES].passed is False
+    assert outcomes[NO_COPIES_OF_EXCLUDED].passed is False
+    assert outcomes[NO_COPIES_OF_EXCLUDED].metadata["rows_failing"].value == 2  # w-1 and c-1
+
+    # the author index sends the adult's objection to the day of the repost by someone else too
+    index = pl.read_parquet(sorted((tmp_path / "data" / "assets" / "author_index").glob("*.parquet")))
+    adult_days = index.filter(pl.col("author_key") == author_key("adult", b"test-secret-key"))["day"]
+    assert sorted(str(d) for d in adult_days) == ["2025-04-01", "2025-05-20"]
+
+
+def test_pii_check_fails_on_unredacted_text() -> None:
+    clean = pl.LazyFrame({"content_id": ["a"], "text": ["call <PHONE> or mail <EMAIL>"]})
+    dirty = pl.LazyFrame({"content_id": ["a", "b"],
+                          "text": ["mail me: x.y@example.com", "IBAN DE89 3704 0044 0532 0130 00 thanks"]})
+    assert no_pii_remains(clean).passed
+    failed = no_pii_remains(dirty)
+    assert not failed.passed
+    assert failed.metadata["rows_failing"].value == 2
+    assert failed.metadata["failing_email"].value == 1 and failed.metadata["failing_iban"].value == 1
