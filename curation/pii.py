@@ -318,7 +318,15 @@ def _redact_stages(texts: pl.Series) -> pl.Series:
         .then(text.str.replace_all(_PHONE, "${1}<PHONE>"))
         .otherwise(marked)
     )
-    return numbers.to_frame("t").select(phones.str.replace_all(_USER, "${1}<USER>"))["t"]
+    out = numbers.to_frame("t").select(phones)["t"]
+    # A handle glued to the previous one ("@a@b") only qualifies once that one is a
+    # placeholder; repeat until stable so that redaction is idempotent. Each pass replaces
+    # at least one "@", so this ends.
+    while True:
+        again = out.str.replace_all(_USER, "${1}<USER>")
+        if again.equals(out):
+            return out
+        out = again
 
 
 def _placeholder_counts(texts: pl.Series) -> pl.DataFrame:
