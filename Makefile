@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test ui lint bench clean
+.PHONY: run test ui lint clean browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m automation.full_build
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(PY) -m pytest
 
 ui: $(STAMP)
@@ -31,3 +31,12 @@ lint: $(STAMP)
 
 clean:
 	rm -rf data .dagster_home
+
+# Debian's chromium + fonts for tests/test_ui_browser.py (Playwright drives /usr/bin/chromium;
+# `playwright install` cannot download here). Needs root, as on the dev machines and CI.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && dpkg -s fonts-liberation >/dev/null 2>&1; then \
+		echo "browser-deps: chromium and fonts-liberation already installed"; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-liberation; \
+	fi

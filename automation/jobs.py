@@ -7,17 +7,29 @@ CONTENT_ASSETS = dg.AssetSelection.assets("raw_content", "content_quarantine")
 CORPUS_ASSETS = dg.AssetSelection.assets("filtered_corpus", "exclusion_report", "author_index")
 CONSENT_ASSETS = dg.AssetSelection.assets(
     "raw_users", "users_quarantine", "consent_ledger", "ledger_quarantine", "consent_state")
+# Releases are cut once a day by the schedule (or by hand), never by the sensors' day runs:
+# those run concurrently, and a release cut while another day is mid-build would rightly be
+# refused by the release gate.
+RELEASE = dg.AssetSelection.assets("corpus_release")
+DOWNSTREAM_OF_CORPUS = CORPUS_ASSETS.downstream(include_self=False) - RELEASE
 
 daily_content_job = dg.define_asset_job(
     "daily_content_job",
-    selection=CONTENT_ASSETS | CORPUS_ASSETS | CORPUS_ASSETS.downstream(include_self=False),
+    selection=CONTENT_ASSETS | CORPUS_ASSETS | DOWNSTREAM_OF_CORPUS,
     description="One UTC day: ingest its landing files, judge them, rebuild its corpus partition.",
 )
 
 daily_full_job = dg.define_asset_job(
     "daily_full_job",
     selection=CONSENT_ASSETS | CONTENT_ASSETS | CORPUS_ASSETS | CORPUS_ASSETS.downstream(include_self=False),
-    description="The scheduled build: refresh users and consent, then the day's content and corpus.",
+    description=("The scheduled build: refresh users and consent, then the day's content and corpus, "
+                 "then cut a release."),
+)
+
+daily_consent_content_job = dg.define_asset_job(
+    "daily_consent_content_job",
+    selection=CONSENT_ASSETS | CONTENT_ASSETS | CORPUS_ASSETS | DOWNSTREAM_OF_CORPUS,
+    description="One UTC day, after importing new users and consent files that arrived with it.",
 )
 
 consent_refresh_job = dg.define_asset_job(
@@ -28,10 +40,9 @@ consent_refresh_job = dg.define_asset_job(
 
 purge_job = dg.define_asset_job(
     "objection_purge_job",
-    selection=dg.AssetSelection.assets("consent_state") | CORPUS_ASSETS
-    | CORPUS_ASSETS.downstream(include_self=False),
+    selection=dg.AssetSelection.assets("consent_state") | CORPUS_ASSETS | DOWNSTREAM_OF_CORPUS,
     description=("Re-derive consent state and rebuild one corpus partition that holds an objector's "
                  "content (and everything downstream of it)."),
 )
 
-ALL_JOBS = [daily_content_job, daily_full_job, consent_refresh_job, purge_job]
+ALL_JOBS = [daily_content_job, daily_consent_content_job, daily_full_job, consent_refresh_job, purge_job]

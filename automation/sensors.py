@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from assets.partitions import DAILY
-from automation.jobs import consent_refresh_job, daily_content_job, daily_full_job, purge_job
+from automation.jobs import (
+    consent_refresh_job,
+    daily_consent_content_job,
+    daily_content_job,
+    daily_full_job,
+    purge_job,
+)
 from automation.landing import FileCursor, batch_key, days_holding_authors, group_new_files, list_landed_files
 from curation.eligibility import author_keys
 from resources import AuthorKeySecret, DataStore, LandingZone, LedgerResource
@@ -22,7 +28,7 @@ MAX_TAG_LENGTH = 4000
 
 @dg.sensor(
     name="landing_zone_sensor",
-    jobs=[daily_content_job, daily_full_job, consent_refresh_job],
+    jobs=[daily_content_job, daily_consent_content_job, consent_refresh_job],
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=("New content files → one run per UTC day they belong to; new users, notification "
@@ -37,7 +43,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
     valid_days = set(DAILY.get_partition_keys())
     # A day judged before its users and consent are imported would be judged on stale state:
     # when both arrive in one tick, each day's run refreshes consent first (imports are idempotent).
-    content_job = daily_full_job if consent else daily_content_job
+    content_job = daily_consent_content_job if consent else daily_content_job
     requests: list[dg.RunRequest] = []
     for day, paths in sorted(by_day.items()):
         if day not in valid_days:

@@ -76,7 +76,7 @@ def test_landing_sensor_requests_each_day_once_and_batches_files(tmp_path: Path)
     first = run_sensor(landing_zone_sensor, sensor_context(defs, instance))
     requests = {(r.job_name, r.partition_key) for r in first.run_requests}
     # users arrived too: each day's run refreshes consent first, no separate consent run
-    assert requests == {("daily_full_job", "2025-04-01"), ("daily_full_job", "2025-04-02")}
+    assert requests == {("daily_consent_content_job", "2025-04-01"), ("daily_consent_content_job", "2025-04-02")}
     assert len(first.run_requests) == 2  # three files of one day are one request
 
     second = run_sensor(landing_zone_sensor, sensor_context(defs, instance, cursor=first.cursor))
