@@ -12,6 +12,7 @@ import dagster as dg
 import polars as pl
 
 from assets.metadata import column_schema, counts_by, markdown_preview, table
+from assets.raw import QUARANTINE_COLUMNS
 from curation import contract as c
 from curation.eligibility import STATE_SCHEMA, consent_state as derive_consent_state
 from curation.ingest import empty_quarantine, ingest, list_record_files
@@ -19,6 +20,13 @@ from resources import AuthorKeySecret, LandingZone, LedgerResource, PolicyResour
 
 OWNER = "team:privacy"
 
+LEDGER_EVENT_COLUMNS = {
+    "event_type": "notification or objection.",
+    "event_id": "notification_id or submission_id (the idempotency key).",
+    "user_id": "The user concerned (null for an objection filed by a non-user).",
+    "value": "Channel (in_app, email) or action (object, withdraw).",
+    "at": "When it was sent or submitted (UTC).",
+}
 LEDGER_EVENTS_SCHEMA: dict[str, pl.DataType] = {
     "event_type": pl.String(),
     "event_id": pl.String(),
@@ -74,11 +82,12 @@ def _ingest_folder(landing: LandingZone, rtype: c.RecordType) -> tuple[list, pl.
                 "with a different payload is recorded as a conflict, never applied). The "
                 "value is a snapshot of every ledger event for inspection."),
             group_name="consent", kinds={"polars", "parquet", "sqlite"}, owners=[OWNER],
-            metadata={"dagster/column_schema": column_schema(LEDGER_EVENTS_SCHEMA)},
+            metadata={"dagster/column_schema": column_schema(LEDGER_EVENTS_SCHEMA, LEDGER_EVENT_COLUMNS)},
         ),
         "ledger_quarantine": dg.AssetOut(
             description="Notification and objection records that broke the landing contract.",
             group_name="consent", kinds={"polars", "parquet"}, owners=[OWNER],
+            metadata={"dagster/column_schema": column_schema(c.QUARANTINE_SCHEMA, QUARANTINE_COLUMNS)},
         ),
     },
 )

@@ -91,7 +91,10 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
                 "The objection sensor reads it to rebuild only the corpus partitions that hold "
                 "an objector's content."),
             group_name="corpus", kinds={"polars", "parquet"}, owners=["team:privacy"],
-            metadata={"dagster/column_schema": column_schema(INDEX_SCHEMA)},
+            metadata={"dagster/column_schema": column_schema(INDEX_SCHEMA, {
+                "author_key": "Keyed hash of an author.",
+                "day": "A day that holds the author's words (their posts or others' copies of them).",
+                "rows": "Rows behind the pair."})},
         ),
         "exclusion_report": dg.AssetOut(
             description=(
@@ -99,7 +102,11 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
                 "a row was dropped (rules 1–7, then de-duplication, then quality). For every day, "
                 "the rows add up to the valid raw rows."),
             group_name="corpus", kinds={"polars", "parquet"}, owners=["team:privacy"],
-            metadata={"dagster/column_schema": column_schema(REPORT_SCHEMA)},
+            metadata={"dagster/column_schema": column_schema(REPORT_SCHEMA, {
+                "day": "UTC day (the partition).", "platform": "Source platform.",
+                "country": "Author's country (null for unknown authors).",
+                "reason": "`eligible` or the first reason the row was dropped.",
+                "rows": "Number of valid raw rows with this outcome."})},
         ),
     },
     partitions_def=DAILY,

@@ -31,6 +31,14 @@ CONTENT_COLUMNS = {
     "source_file": "Landing file the record came from.",
     "source_line": "Line (JSON Lines) or row (Parquet) in that file, 1-based.",
 }
+USER_COLUMNS = {
+    "user_id": "Platform user id.",
+    "birth_date": "Date of birth, or null (then the person is excluded: age_unknown).",
+    "country": "ISO 3166-1 alpha-2; EU/EEA countries need a notice and a 42-day window.",
+    "created_at": "Account creation (UTC).",
+    "deleted_at": "Account deletion (UTC), or null.",
+    "source_file": "The users file this latest record came from.",
+}
 QUARANTINE_COLUMNS = {
     "record_type": "content, users, notifications or objections.",
     "source_file": "Landing file the record came from.",
@@ -138,6 +146,8 @@ def raw_content(context: dg.AssetExecutionContext, landing: LandingZone):
                 "(files in name order, later lines win). Birth date and country drive the age "
                 "and notice rules."),
             group_name="raw", kinds={"polars", "parquet"}, owners=[OWNER],
+            metadata={"dagster/column_schema": column_schema(
+                {**c.USERS.schema, "source_file": pl.String()}, USER_COLUMNS)},
         ),
         "users_quarantine": dg.AssetOut(
             description="User records that broke the landing contract, with file, line and reason.",

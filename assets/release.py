@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.metadata import table
+from assets.metadata import column_schema, table
 from checks.names import CORPUS_BLOCKING_CHECKS
 from checks.gate import unverified_partitions
 from curation.corpus import OUTCOMES, CurationConfig
@@ -40,6 +40,11 @@ def release_settings(frames: list[pl.DataFrame]) -> dict[str, object]:
         "its latest materialization."),
     group_name="release", kinds={"polars", "parquet"}, owners=["team:privacy"],
     deps=["filtered_corpus", "exclusion_report", "consent_state"],
+    metadata={"dagster/column_schema": column_schema(RELEASE_SCHEMA, {
+        "release_id": "`<T>-<content hash>`: the folder name under `<data>/releases/`.",
+        "path": "Where the release folder is.", "rows": "Corpus rows in the release.",
+        "partitions": "Days packaged.", "as_of": "The as-of time T of the release.",
+        "created": "False when an identical release already existed and was reused."})},
 )
 def corpus_release(context: dg.AssetExecutionContext, store: DataStore) -> dg.Output[pl.DataFrame]:
     partitions = sorted(context.instance.get_materialized_partitions(CORPUS))

@@ -54,6 +54,18 @@ def test_every_asset_is_described_grouped_and_owned() -> None:
         assert node.description and len(node.description) > 40, key
         assert node.group_name in {"raw", "consent", "corpus", "subsets", "release"}, key
         assert node.owners, key
+        assert node.kinds and node.kinds <= {"polars", "parquet", "sqlite"}, key
+        schema = node.metadata.get("dagster/column_schema")
+        columns = getattr(schema, "schema", schema).columns if schema is not None else []
+        assert columns, key
+        assert any(col.description for col in columns), key
+        assert node.metadata.get("dagster/code_references") is not None, key
+
+
+def test_every_check_is_described() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.asset_check_keys:
+        assert len(graph.get_check_spec(key).description or "") > 30, key
 
 
 def test_dagster_cli_loads_the_workspace(tmp_path: Path) -> None:
