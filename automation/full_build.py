@@ -24,6 +24,7 @@ from upath import UPath
 
 from assets.partitions import partition_bounds
 from curation.ingest import content_days
+from curation.release import verify_release
 
 SAMPLE_MANIFEST = "SAMPLE.json"
 RANGE_START = "dagster/asset_partition_range_start"
@@ -87,8 +88,16 @@ def summarize(data_root: UPath, keys: tuple[str, str] | None) -> str:
         lines.append(f"  {'total':<12}{t[0]:>10,}{t[1]:>10,}{t[2]:>13,}{t[3]:>11,}")
         report = pl.scan_parquet(str(assets / "exclusion_report" / "*.parquet"))
         reasons = report.group_by("reason").agg(pl.col("rows").sum()).sort("rows", descending=True).collect()
-        lines.append("outcome of the eligibility rules:")
+        lines.append("outcome per row (eligibility rules, then de-duplication and quality):")
         lines.extend(f"  {reason:<28}{rows:>10,}" for reason, rows in reasons.iter_rows())
+    releases = data_root / "releases"
+    if releases.exists():
+        newest = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                        key=lambda p: p.stat().st_mtime)
+        if newest:
+            problems = verify_release(Path(str(newest[-1])))
+            lines.append(f"release:      {newest[-1]}  (manifest "
+                         f"{'verifies' if not problems else 'DOES NOT verify: ' + '; '.join(problems[:3])})")
     return "\n".join(lines)
 
 
@@ -138,7 +147,7 @@ def main() -> int:
     if result.success:
         print(summarize(data_root, keys))
     print(f"""
-outputs:      {data_root}/assets/<asset>/<day>.parquet, ledger {data_root}/ledger.sqlite
+outputs:      {data_root}/assets/<asset>/<day>.parquet, {data_root}/releases/, ledger {data_root}/ledger.sqlite, alerts {data_root}/alerts.jsonl
 dagster home: {home}
 open the UI:  DAGSTER_HOME={home} CONSENTRY_DATA={data_root} CONSENTRY_LANDING={landing} \\
               .venv/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml   (or: make ui)""")
