@@ -2,6 +2,7 @@
 
 
 import inspect
+from collections.abc import Callable
 
 import dagster as dg
 import pandera.polars as pa
@@ -36,19 +37,30 @@ def validate(model: type[pa.DataFrameModel], frame: pl.DataFrame) -> tuple[bool,
     return True, {"rows_checked": frame.height, "failures": 0}
 
 
+def checked_asset_as(asset: str, fn: Callable[..., dg.AssetCheckResult]) -> Callable[..., dg.AssetCheckResult]:
+    """`fn` with its first parameter renamed to `asset`: Dagster hands a check the asset it
+    checks through the parameter named after it, and a factory builds checks for many assets."""
+    params = list(inspect.signature(fn).parameters.values())
+    first, rest = params[0], params[1:]
+
+    def wrapper(*args: object, **kwargs: object) -> dg.AssetCheckResult:
+        if asset in kwargs:
+            kwargs[first.name] = kwargs.pop(asset)
+        return fn(*args, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [first.replace(name=asset), *rest], return_annotation=dg.AssetCheckResult)
+    wrapper.__name__ = f"{asset}_{fn.__name__}"
+    return wrapper
+
+
 def schema_check(asset: str, model: type[pa.DataFrameModel], *, partitioned: bool,
                  blocking: bool = False) -> dg.AssetChecksDefinition:
     """A check named `<asset>_schema` that validates the asset's rows against `model`."""
 
-    def _check_fn(*args: object, **kwargs: object) -> dg.AssetCheckResult:
-        loaded = args[0] if args else kwargs[asset]
-        passed, metadata = validate(model, collect(loaded))  # type: ignore[arg-type]
+    def _validate(data: object) -> dg.AssetCheckResult:
+        passed, metadata = validate(model, collect(data))  # type: ignore[arg-type]
         return dg.AssetCheckResult(passed=passed, metadata=metadata)  # type: ignore[arg-type]
-
-    # Dagster hands the checked asset to the parameter named after it.
-    _check_fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(asset, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=object)],
-        return_annotation=dg.AssetCheckResult)
 
     return dg.asset_check(
         asset=asset,
@@ -57,4 +69,4 @@ def schema_check(asset: str, model: type[pa.DataFrameModel], *, partitioned: boo
         partitions_def=DAILY if partitioned else None,
         description=(f"Validates every row of `{asset}` against the Pandera model "
                      f"`{model.__name__}`: {(model.__doc__ or '').strip()}"),
-    )(_check_fn)
+    )(checked_asset_as(asset, _validate))
