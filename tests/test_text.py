@@ -122,7 +122,7 @@ _INTERESTING = st.sampled_from(
 _TEXT = st.one_of(
     st.text(max_size=60),
     st.lists(_INTERESTING, max_size=30).map("".join),
-    st.lists(st.one_of(_INTERESTING, st.characters()), max_size=40).map("".join),
+    st.lists(st.one_of(_INTERESTING, st.characters(codec="utf-8")), max_size=40).map("".join),
 )
 
 
