@@ -8,7 +8,8 @@ from assets.consent import consent_ledger, consent_state
 from assets.corpus import filtered_corpus
 from assets.raw import raw_content, raw_users
 from assets.release import corpus_release
+from assets.subsets import corpus_subsets
 
 
 def all_assets() -> list[dg.AssetsDefinition]:
-    return [raw_content, raw_users, consent_ledger, consent_state, filtered_corpus, corpus_release]
+    return [raw_content, raw_users, consent_ledger, consent_state, filtered_corpus, corpus_subsets, corpus_release]

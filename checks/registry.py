@@ -13,6 +13,7 @@ from checks.consent import (
 )
 from checks.factory import schema_check
 from checks.release import manifest_verifies, release_text_unique
+from checks.subsets import SUBSETS, subset_checks
 
 
 def all_checks() -> list[dg.AssetChecksDefinition]:
@@ -29,4 +30,5 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         report_reconciles_with_raw,
         manifest_verifies,
         release_text_unique,
+        *[check for subset in SUBSETS for check in subset_checks(subset)],
     ]

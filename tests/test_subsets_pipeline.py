@@ -1,0 +1,69 @@
+"""Dialect, idiom and humor subsets built by Dagster: tagged rows of the corpus, proven by checks."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from curation.ledger import ConsentLedger
+from definitions import build_definitions
+from tests.landing import content_file, materialize_all, notification, post, resources_for, user, write_jsonl
+
+AS_OF = "2025-07-01T00:00:00+00:00"
+TEXTS = {
+    "swiss": ("CH", "Grüezi mitenand, hüt gömmer no schnäll go poschte und dänn gits es feins Zmittag, gäll"),
+    "idiom": ("GB", "Honestly we need to break the ice with the new neighbours before the summer party starts"),
+    "joke": ("ES", "jajajaja no puedo más con este vídeo 😂😂 me meo de risa, qué crack eres tío"),
+    "plain": ("DE", "Die Sitzung des Gemeinderats beginnt am Dienstag um neunzehn Uhr im Rathaus."),
+}
+
+
+def build(root: Path) -> None:
+    write_jsonl(root / "users" / "2025-01-01-snapshot.jsonl",
+                [user(name, country=country) for name, (country, _) in TEXTS.items()])
+    write_jsonl(root / "notifications" / "2025-01-10.jsonl", [notification(f"n-{n}", n) for n in TEXTS])
+    write_jsonl(content_file(root, "facebook", "2025-04-01"),
+                [post(f"p-{name}", name, "2025-04-01T10:00:00+00:00", text=text)
+                 for name, (_, text) in TEXTS.items()])
+
+
+def read(root: Path, asset: str) -> pl.DataFrame:
+    return pl.read_parquet(sorted((root / "data" / "assets" / asset).glob("*.parquet")))
+
+
+def test_subsets_hold_the_tagged_corpus_rows(tmp_path: Path) -> None:
+    build(tmp_path / "landing")
+    defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
+    result = materialize_all(defs, dg.DagsterInstance.ephemeral(), "2025-04-01", "2025-04-01")
+    assert result.success
+    failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    assert failed == []
+    dialect = read(tmp_path, "dialect_subset")
+    assert dialect["content_id"].to_list() == ["p-swiss"]
+    assert dialect["dialect"].to_list() == ["gsw"] and dialect["dialect_evidence"].list.len().item() > 0
+    idioms = read(tmp_path, "idiom_subset")
+    assert "p-idiom" in idioms["content_id"].to_list()
+    assert any("break_the_ice" in i for i in idioms.filter(pl.col("content_id") == "p-idiom")["idioms"].item())
+    humor = read(tmp_path, "humor_subset")
+    assert "p-joke" in humor["content_id"].to_list() and "p-plain" not in humor["content_id"].to_list()
+    corpus_ids = set(read(tmp_path, "filtered_corpus")["content_id"])
+    for frame in (dialect, idioms, humor):
+        assert set(frame["content_id"]) <= corpus_ids
+
+
+def test_late_objection_fails_the_subset_consent_check(tmp_path: Path) -> None:
+    build(tmp_path / "landing")
+    defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize_all(defs, instance, "2025-04-01", "2025-04-01").success
+    ConsentLedger(defs.resources["ledger"].url).import_objections(pl.DataFrame(  # type: ignore[union-attr]
+        {"submission_id": ["s"], "user_id": ["swiss"], "email": [None], "action": ["object"],
+         "submitted_at": [datetime(2025, 8, 1, tzinfo=UTC)]},
+        schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String, "action": pl.String,
+                "submitted_at": pl.Datetime("us", "UTC")}), source="t")
+    result = materialize_all(defs, instance, "2025-04-01", "2025-04-01",
+                             selection="key:dialect_subset or key:idiom_subset or key:humor_subset")
+    outcomes = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert outcomes[("dialect_subset", "consent_rules_hold_now")] is False
+    assert outcomes[("humor_subset", "consent_rules_hold_now")] is True
