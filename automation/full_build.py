@@ -90,6 +90,14 @@ def summarize(data_root: UPath, keys: tuple[str, str] | None) -> str:
         reasons = report.group_by("reason").agg(pl.col("rows").sum()).sort("rows", descending=True).collect()
         lines.append("outcome per row (eligibility rules, then de-duplication and quality):")
         lines.extend(f"  {reason:<28}{rows:>10,}" for reason, rows in reasons.iter_rows())
+    subsets = []
+    for name in ("dialect_subset", "idiom_subset", "humor_subset", "local_knowledge_subset"):
+        folder = assets / name
+        if folder.exists() and any(folder.iterdir()):
+            rows = pl.scan_parquet(str(folder / "*.parquet")).select(pl.len()).collect().item()
+            subsets.append(f"{name} {rows:,}")
+    if subsets:
+        lines.append("subsets:      " + ", ".join(subsets))
     releases = data_root / "releases"
     if releases.exists():
         newest = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")),
