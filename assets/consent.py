@@ -14,7 +14,8 @@ import polars as pl
 from assets.metadata import column_schema, counts_by, markdown_preview, table
 from assets.raw import QUARANTINE_COLUMNS
 from curation import contract as c
-from curation.eligibility import STATE_SCHEMA, consent_state as derive_consent_state
+from curation.eligibility import STATE_SCHEMA
+from curation.eligibility import consent_state as derive_consent_state
 from curation.ingest import empty_quarantine, ingest, list_record_files
 from resources import AuthorKeySecret, LandingZone, LedgerResource, PolicyResource
 

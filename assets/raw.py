@@ -11,7 +11,14 @@ import polars as pl
 from assets.metadata import column_schema, counts_by, markdown_preview, table
 from assets.partitions import DAILY, SINGLE_RUN, partition_bounds
 from curation import contract as c
-from curation.ingest import content_files_for_day, empty_quarantine, ingest, ingest_content, latest_users, list_record_files
+from curation.ingest import (
+    content_files_for_day,
+    empty_quarantine,
+    ingest,
+    ingest_content,
+    latest_users,
+    list_record_files,
+)
 from resources import LandingZone
 
 OWNER = "team:data-platform"

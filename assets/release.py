@@ -13,8 +13,8 @@ import dagster as dg
 import polars as pl
 
 from assets.metadata import column_schema, table
-from checks.names import CORPUS_BLOCKING_CHECKS
 from checks.gate import unverified_partitions
+from checks.names import CORPUS_BLOCKING_CHECKS
 from curation.corpus import OUTCOMES, CurationConfig
 from curation.release import write_release
 from resources import DataStore

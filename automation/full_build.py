@@ -155,7 +155,8 @@ def main() -> int:
     if result.success:
         print(summarize(data_root, keys))
     print(f"""
-outputs:      {data_root}/assets/<asset>/<day>.parquet, {data_root}/releases/, ledger {data_root}/ledger.sqlite, alerts {data_root}/alerts.jsonl
+outputs:      {data_root}/assets/<asset>/<day>.parquet, {data_root}/releases/
+              ledger {data_root}/ledger.sqlite, alerts {data_root}/alerts.jsonl
 dagster home: {home}
 open the UI:  DAGSTER_HOME={home} CONSENTRY_DATA={data_root} CONSENTRY_LANDING={landing} \\
               .venv/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml   (or: make ui)""")

@@ -17,8 +17,8 @@ from assets.metadata import table
 from assets.partitions import DAILY
 from checks.names import CONSENT_RULES, NO_COPIES_OF_EXCLUDED, NO_PII
 from curation.corpus import tainted_text_hashes
-from curation.pii import find_pii
 from curation.eligibility import consent_state, evaluate_content, rule_failure_counts
+from curation.pii import find_pii
 from resources import AuthorKeySecret, LedgerResource, PolicyResource
 
 RECONCILES = "report_reconciles_with_raw"

@@ -26,6 +26,8 @@ from datetime import date
 import polars as pl
 
 from curation.dedup import (
+    COPIES_EXCLUDED_CONTENT,
+    DUPLICATE,
     TAINTING_REASONS,
     DedupConfig,
     cluster_duplicates,
@@ -33,10 +35,9 @@ from curation.dedup import (
     resolve_clusters,
     text_hashes,
 )
+from curation.eligibility import REASON_ORDER as RULE_REASONS
 from curation.langid import LangIdConfig, identify_language
 from curation.pii import redact_pii
-from curation.dedup import COPIES_EXCLUDED_CONTENT, DUPLICATE
-from curation.eligibility import REASON_ORDER as RULE_REASONS
 from curation.quality import REASON_ORDER as QUALITY_REASONS
 from curation.quality import QualityConfig, quality_reason
 from curation.text import normalize_text

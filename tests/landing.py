@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from resources import build_resources
 from resources.alerts import JsonlAlertSink
@@ -77,6 +78,19 @@ def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance, start: s
         asset_selection = list(dg.AssetSelection.from_string(selection).resolve(defs.resolve_asset_graph()))
     return job.execute_in_process(instance=instance, tags=range_tags(start, end), raise_on_error=False,
                                   asset_selection=asset_selection)
+
+
+def record_objection(defs: dg.Definitions, user_id: str, when: datetime = datetime(2025, 8, 1, tzinfo=UTC),
+                     submission_id: str | None = None) -> None:
+    """Write an objection straight into the ledger the definitions use (a late objection)."""
+    from curation.ledger import ConsentLedger
+
+    frame = pl.DataFrame(
+        {"submission_id": [submission_id or f"late-{user_id}"], "user_id": [user_id], "email": [None],
+         "action": ["object"], "submitted_at": [when]},
+        schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String, "action": pl.String,
+                "submitted_at": pl.Datetime("us", "UTC")})
+    ConsentLedger(defs.resources["ledger"].url).import_objections(frame, source="test")  # type: ignore[union-attr]
 
 
 def utc(text: str) -> datetime:

@@ -11,10 +11,18 @@ import pytest
 
 from automation.landing import FileCursor, LandedFile
 from automation.sensors import alert_sensor, daily_schedule, landing_zone_sensor, objection_sensor
-from curation.ledger import ConsentLedger
 from definitions import build_definitions
 from resources.alerts import AlertSink, JsonlAlertSink
-from tests.landing import content_file, materialize_all, notification, post, resources_for, user, write_jsonl
+from tests.landing import (
+    content_file,
+    materialize_all,
+    notification,
+    post,
+    record_objection,
+    resources_for,
+    user,
+    write_jsonl,
+)
 
 AS_OF = "2025-07-01T00:00:00+00:00"
 
@@ -34,13 +42,6 @@ def run_sensor(sensor: dg.SensorDefinition, context: dg.SensorEvaluationContext)
     if isinstance(result, dg.SkipReason):
         return dg.SensorResult(skip_reason=result, cursor=context.cursor)
     return result
-
-
-def objection_frame(sid: str, user_id: str, when: datetime) -> pl.DataFrame:
-    return pl.DataFrame({"submission_id": [sid], "user_id": [user_id], "email": [None], "action": ["object"],
-                         "submitted_at": [when]},
-                        schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String,
-                                "action": pl.String, "submitted_at": pl.Datetime("us", "UTC")})
 
 
 # ------------------------------------------------------------------------- file cursor
@@ -118,10 +119,9 @@ def three_day_corpus(tmp_path: Path):
 
 def test_objection_purges_exactly_the_partitions_with_the_objectors_content(three_day_corpus) -> None:
     defs, instance, tmp_path = three_day_corpus
-    ledger = ConsentLedger(defs.resources["ledger"].url)  # type: ignore[union-attr]
     start = run_sensor(objection_sensor, sensor_context(defs, instance))  # notifications only: skip
     cursor = start.cursor
-    ledger.import_objections(objection_frame("sub-alice", "alice", datetime(2025, 8, 1, tzinfo=UTC)), source="t")
+    record_objection(defs, "alice", submission_id="sub-alice")
     result = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=cursor))
     assert sorted(r.partition_key for r in result.run_requests) == ["2025-04-01", "2025-04-05", "2025-04-09"]
     assert {r.job_name for r in result.run_requests} == {"objection_purge_job"}
@@ -132,16 +132,14 @@ def test_objection_purges_exactly_the_partitions_with_the_objectors_content(thre
 
 def test_objection_without_content_rebuilds_no_partition(three_day_corpus) -> None:
     defs, instance, _ = three_day_corpus
-    ledger = ConsentLedger(defs.resources["ledger"].url)  # type: ignore[union-attr]
-    ledger.import_objections(objection_frame("sub-quiet", "quiet", datetime(2025, 8, 1, tzinfo=UTC)), source="t")
+    record_objection(defs, "quiet", submission_id="sub-quiet")
     result = run_sensor(objection_sensor, sensor_context(defs, instance, cursor="0"))
     assert [(r.job_name, r.partition_key) for r in result.run_requests] == [("consent_refresh_job", None)]
 
 
 def test_purge_run_removes_the_objector_from_the_corpus(three_day_corpus) -> None:
     defs, instance, tmp_path = three_day_corpus
-    ledger = ConsentLedger(defs.resources["ledger"].url)  # type: ignore[union-attr]
-    ledger.import_objections(objection_frame("sub-alice", "alice", datetime(2025, 6, 1, tzinfo=UTC)), source="t")
+    record_objection(defs, "alice", datetime(2025, 6, 1, tzinfo=UTC), submission_id="sub-alice")
     result = run_sensor(objection_sensor, sensor_context(defs, instance, cursor="0"))
     job = defs.resolve_job_def("objection_purge_job")
     for request in result.run_requests:
@@ -183,8 +181,7 @@ class FlakySink(AlertSink):
 
 
 def failing_run(defs: dg.Definitions, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    ledger = ConsentLedger(defs.resources["ledger"].url)  # type: ignore[union-attr]
-    ledger.import_objections(objection_frame("late", "bob", datetime(2025, 8, 1, tzinfo=UTC)), source="t")
+    record_objection(defs, "bob")
     result = materialize_all(defs, instance, "2025-04-01", "2025-04-09",
                              selection="key:filtered_corpus or key:exclusion_report or key:author_index")
     assert not result.success

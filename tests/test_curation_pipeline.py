@@ -1,6 +1,5 @@
 """Curation inside the Dagster build: redaction, cross-day consent-aware dedup, and their checks."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -9,9 +8,17 @@ import polars as pl
 from checks.consent import no_pii_remains
 from checks.names import CONSENT_RULES, NO_COPIES_OF_EXCLUDED
 from curation.eligibility import author_key
-from curation.ledger import ConsentLedger
 from definitions import build_definitions
-from tests.landing import content_file, materialize_all, notification, post, resources_for, user, write_jsonl
+from tests.landing import (
+    content_file,
+    materialize_all,
+    notification,
+    post,
+    record_objection,
+    resources_for,
+    user,
+    write_jsonl,
+)
 
 AS_OF = "2025-07-01T00:00:00+00:00"
 WEATHER = "What a glorious morning in Vienna, the Prater is full of people enjoying the sun"
@@ -62,11 +69,7 @@ def test_late_objection_fails_the_copy_check_for_other_peoples_days(tmp_path: Pa
     defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
     instance = dg.DagsterInstance.ephemeral()
     assert materialize_all(defs, instance, "2025-04-01", "2025-05-20").success
-    ConsentLedger(defs.resources["ledger"].url).import_objections(pl.DataFrame(  # type: ignore[union-attr]
-        {"submission_id": ["s"], "user_id": ["adult"], "email": [None], "action": ["object"],
-         "submitted_at": [datetime(2025, 8, 1, tzinfo=UTC)]},
-        schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String, "action": pl.String,
-                "submitted_at": pl.Datetime("us", "UTC")}), source="t")
+    record_objection(defs, "adult")
     result = materialize_all(defs, instance, "2025-04-01", "2025-04-01",
                              selection="key:filtered_corpus or key:exclusion_report or key:author_index")
     outcomes = {e.check_name: e for e in result.get_asset_check_evaluations()}

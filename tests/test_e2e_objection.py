@@ -45,11 +45,14 @@ def test_dropped_objection_file_purges_the_corpus(tmp_path: Path, monkeypatch: p
     landing, data, home = tmp_path / "landing", tmp_path / "data", tmp_path / "home"
     write_instance_config(home)
     write_jsonl(landing / "users" / "2025-01-01-snapshot.jsonl", [user("alice"), user("bob")])
-    write_jsonl(landing / "notifications" / "2025-01-10.jsonl", [notification("n1", "alice"), notification("n2", "bob")])
+    write_jsonl(landing / "notifications" / "2025-01-10.jsonl",
+                [notification("n1", "alice"), notification("n2", "bob")])
     for day in ALICE_DAYS:
-        write_jsonl(content_file(landing, "facebook", day, "a.jsonl"), [post(f"a-{day}", "alice", f"{day}T09:00:00+00:00")])
+        write_jsonl(content_file(landing, "facebook", day, "a.jsonl"),
+                    [post(f"a-{day}", "alice", f"{day}T09:00:00+00:00")])
     for day in BOB_DAYS:
-        write_jsonl(content_file(landing, "facebook", day, "b.jsonl"), [post(f"b-{day}", "bob", f"{day}T09:00:00+00:00")])
+        write_jsonl(content_file(landing, "facebook", day, "b.jsonl"),
+                    [post(f"b-{day}", "bob", f"{day}T09:00:00+00:00")])
     expected_all = {f"a-{d}" for d in ALICE_DAYS} | {f"b-{d}" for d in BOB_DAYS}
     env = {"DAGSTER_HOME": str(home), "CONSENTRY_DATA": str(data), "CONSENTRY_LANDING": str(landing),
            "CONSENTRY_AS_OF": "2025-07-01T00:00:00+00:00"}

@@ -1,7 +1,6 @@
 """End-to-end in-process runs of the Dagster assets and checks on a hand-made landing zone."""
 
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -9,10 +8,17 @@ import polars as pl
 import pytest
 
 from checks.names import CONSENT_RULES
-from curation.ledger import ConsentLedger
 from definitions import build_definitions
 from tests.landing import (
-    content_file, materialize_all, notification, objection, post, resources_for, user, write_jsonl,
+    content_file,
+    materialize_all,
+    notification,
+    objection,
+    post,
+    record_objection,
+    resources_for,
+    user,
+    write_jsonl,
 )
 
 AS_OF = "2025-07-01T00:00:00+00:00"
@@ -156,13 +162,7 @@ def test_late_objection_fails_the_check_and_blocks_downstream(built) -> None:
     control = materialize_all(rebuilt, instance, "2025-04-01", "2025-04-03", selection=selection)
     assert control.success and runs_of_downstream == [control.run_id]
 
-    ledger = ConsentLedger(defs.resources["ledger"].url)  # type: ignore[union-attr]
-    late = pl.DataFrame({
-        "submission_id": ["late-1"], "user_id": ["adult"], "email": [None], "action": ["object"],
-        "submitted_at": [datetime(2025, 8, 1, tzinfo=UTC)],
-    }, schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String, "action": pl.String,
-               "submitted_at": pl.Datetime("us", "UTC")})
-    ledger.import_objections(late, source="test")
+    record_objection(defs, "adult")
 
     result = materialize_all(rebuilt, instance, "2025-04-01", "2025-04-03", selection=selection)
     assert not result.success

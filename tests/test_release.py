@@ -1,7 +1,6 @@
 """Releases: immutable, verified against their manifest, gated on the corpus checks."""
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -9,10 +8,9 @@ import polars as pl
 
 from checks.release import release_text_unique
 from curation.eligibility import author_key
-from curation.ledger import ConsentLedger
 from curation.release import affected_releases, prove_excluded, verify_release
 from definitions import build_definitions
-from tests.landing import materialize_all, resources_for
+from tests.landing import materialize_all, record_objection, resources_for
 from tests.test_pipeline import AS_OF, build_landing
 
 SECRET = b"test-secret-key"
@@ -21,15 +19,6 @@ SECRET = b"test-secret-key"
 def releases(tmp_path: Path) -> list[Path]:
     root = tmp_path / "data" / "releases"
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def late_objection(defs: dg.Definitions, user_id: str) -> None:
-    ledger = ConsentLedger(defs.resources["ledger"].url)  # type: ignore[union-attr]
-    ledger.import_objections(pl.DataFrame(
-        {"submission_id": [f"late-{user_id}"], "user_id": [user_id], "email": [None], "action": ["object"],
-         "submitted_at": [datetime(2025, 8, 1, tzinfo=UTC)]},
-        schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String, "action": pl.String,
-                "submitted_at": pl.Datetime("us", "UTC")}), source="test")
 
 
 def test_release_is_written_verified_and_traceable(tmp_path: Path) -> None:
@@ -77,7 +66,7 @@ def test_release_refuses_partitions_whose_check_failed(tmp_path: Path) -> None:
     defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
     instance = dg.DagsterInstance.ephemeral()
     assert materialize_all(defs, instance, "2025-04-01", "2025-04-03").success
-    late_objection(defs, "adult")
+    record_objection(defs, "adult")
     rebuilt = materialize_all(defs, instance, "2025-04-01", "2025-04-01",
                               selection="key:filtered_corpus or key:exclusion_report or key:author_index")
     assert not rebuilt.success  # the corpus was written, its blocking check failed

@@ -1,14 +1,21 @@
 """Dialect, idiom and humor subsets built by Dagster: tagged rows of the corpus, proven by checks."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from curation.ledger import ConsentLedger
 from definitions import build_definitions
-from tests.landing import content_file, materialize_all, notification, post, resources_for, user, write_jsonl
+from tests.landing import (
+    content_file,
+    materialize_all,
+    notification,
+    post,
+    record_objection,
+    resources_for,
+    user,
+    write_jsonl,
+)
 
 AS_OF = "2025-07-01T00:00:00+00:00"
 TEXTS = {
@@ -57,11 +64,7 @@ def test_late_objection_fails_the_subset_consent_check(tmp_path: Path) -> None:
     defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
     instance = dg.DagsterInstance.ephemeral()
     assert materialize_all(defs, instance, "2025-04-01", "2025-04-01").success
-    ConsentLedger(defs.resources["ledger"].url).import_objections(pl.DataFrame(  # type: ignore[union-attr]
-        {"submission_id": ["s"], "user_id": ["swiss"], "email": [None], "action": ["object"],
-         "submitted_at": [datetime(2025, 8, 1, tzinfo=UTC)]},
-        schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String, "action": pl.String,
-                "submitted_at": pl.Datetime("us", "UTC")}), source="t")
+    record_objection(defs, "swiss")
     result = materialize_all(defs, instance, "2025-04-01", "2025-04-01",
                              selection="key:dialect_subset or key:idiom_subset or key:humor_subset")
     outcomes = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
