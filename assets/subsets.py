@@ -1,8 +1,11 @@
-"""Subsets stage: dialect, idiom and humor subsets of the filtered corpus, per UTC day.
+"""Subsets stage: dialect, idiom, humor and local-knowledge subsets of the corpus, per UTC day.
 
-The corpus is tagged once (`curation.taggers`), and each subset keeps the rows that
-carry its tag. Subset rows keep every corpus column, so the checks can prove that each
-row is still in the corpus and still passes the consent rules.
+The corpus is tagged once (`curation.taggers`, `curation.local_knowledge`), and each
+subset keeps the rows that carry its tag. Before a subset is written, the k-author guard
+drops rows whose (country, place mentioned, dialect) combination fewer than k authors
+share, and the per-country sampler caps every country's share (`curation.balance`).
+Subset rows keep every corpus column, so the checks can prove that each row is still in
+the corpus and still passes the consent rules.
 """
 
 from datetime import date
@@ -13,10 +16,27 @@ import polars as pl
 from assets.corpus import CORPUS_SCHEMA, split_by_day
 from assets.metadata import column_schema, table
 from assets.partitions import DAILY, SINGLE_RUN
+from curation.balance import BalanceConfig, balance_by_country, k_author_guard
+from curation.local_knowledge import ENTITY_DTYPE, tag_local_knowledge
 from curation.taggers import tag_dialect, tag_humor, tag_idioms
+from resources import PolicyResource
 
 OWNER = "team:model-data"
 HUMOR_THRESHOLD = 0.5
+GUARD_KEYS = ["country", "places", "dialect"]
+PLACE_TYPES = ("city", "region")
+
+
+class SubsetSettings(dg.Config):
+    """Per-country balance and the k-author guard, as run config (launchpad: ops → corpus_subsets).
+
+    `k_authors` may raise the guard above the policy's floor (`policy.min_k_authors`), never lower it.
+    """
+
+    max_share_per_country: float = 0.25
+    min_rows_per_country: int = 5
+    seed: int = 20250401
+    k_authors: int = 0
 
 TAG_SCHEMA: dict[str, pl.DataType] = {
     "dialect": pl.String(),
@@ -25,6 +45,9 @@ TAG_SCHEMA: dict[str, pl.DataType] = {
     "idioms": pl.List(pl.String()),
     "humor_score": pl.Float64(),
     "sarcasm": pl.Boolean(),
+    "local_entities": pl.List(ENTITY_DTYPE),
+    "places": pl.List(pl.String()),
+    "own_country_entities": pl.List(ENTITY_DTYPE),
 }
 SUBSET_SCHEMA = {**CORPUS_SCHEMA, **TAG_SCHEMA}
 TAG_COLUMNS = {
@@ -34,13 +57,49 @@ TAG_COLUMNS = {
     "idioms": "Idioms found (ids), tolerant to inflection, word order in a small window, and case.",
     "humor_score": "0..1 from laughter tokens, irony markers, emoji and punctuation (and a small model).",
     "sarcasm": "True when the text reads as sarcastic.",
+    "local_entities": "Places and local culture mentioned: entity, type (city, dish, festival, …), country.",
+    "places": "Cities and regions mentioned (what the k-author guard groups by).",
+    "own_country_entities": "The mentioned entities that belong to the author's own country.",
 }
+
+
+def own_country_entities(tagged: pl.DataFrame) -> pl.Series:
+    """Per row, the mentioned entities of the author's own country (local knowledge)."""
+    rows = tagged.select(pl.int_range(pl.len()).alias("_row"), "country", "local_entities")
+    own = (rows.explode("local_entities").filter(
+        pl.col("local_entities").struct.field("country") == pl.col("country"))
+        .group_by("_row").agg(pl.col("local_entities").alias("own")))
+    joined = rows.join(own, on="_row", how="left").sort("_row")
+    return joined["own"].fill_null([]).cast(pl.List(ENTITY_DTYPE)).alias("own_country_entities")
 
 
 def tag_corpus(corpus: pl.DataFrame) -> pl.DataFrame:
     """Every tag on every corpus row (each tagger adds its columns)."""
     tagged = tag_humor(tag_idioms(tag_dialect(corpus, "text", "language"), "text", "language"), "text", "language")
+    tagged = tag_local_knowledge(tagged, "text")
+    tagged = tagged.with_columns(
+        pl.col("local_entities").list.eval(
+            pl.element().filter(pl.element().struct.field("type").is_in(PLACE_TYPES)).struct.field("entity")
+        ).alias("places"))
+    tagged = tagged.with_columns(own_country_entities(tagged))
     return tagged.select(list(SUBSET_SCHEMA)).cast({k: v for k, v in TAG_SCHEMA.items()})  # type: ignore[arg-type]
+
+
+def guard_and_balance(frame: pl.DataFrame, settings: SubsetSettings, k: int) -> tuple[pl.DataFrame, dict[str, object]]:
+    """Drop rows that would expose fewer than k authors, then cap each country's share."""
+    guarded, exposed = k_author_guard(frame, GUARD_KEYS, k=k)
+    config = BalanceConfig(max_share=settings.max_share_per_country, min_rows=settings.min_rows_per_country,
+                           seed=settings.seed)
+    balanced, dropped, per_country = balance_by_country(guarded, config)
+    reasons = dropped.group_by("balance_reason").len()
+    return balanced, {
+        "rows_tagged": frame.height,
+        "dropped_fewer_than_k_authors": exposed.height,
+        **{f"dropped_{r}": int(n) for r, n in reasons.iter_rows()},
+        "per_country_before_after": table(per_country),
+        "guard_k": k,
+        "max_share_per_country": settings.max_share_per_country,
+    }
 
 
 def _per_country(frame: pl.DataFrame, tag: str) -> dg.TableMetadataValue:
@@ -68,6 +127,12 @@ def _histogram(scores: pl.Series, bins: int = 10) -> dict[str, int]:
             description="Corpus rows holding at least one idiomatic expression, with the idioms found.",
             group_name="subsets", kinds={"polars", "parquet"}, owners=[OWNER],
             metadata={"dagster/column_schema": column_schema(SUBSET_SCHEMA, TAG_COLUMNS)}),
+        "local_knowledge_subset": dg.AssetOut(
+            description=("Corpus rows whose author talks about their own country: places (gazetteer cities "
+                         "and regions) and local culture (dishes, festivals, customs, clubs, landmarks, "
+                         "institutions) of the author's country, with the entities as evidence."),
+            group_name="subsets", kinds={"polars", "parquet"}, owners=[OWNER],
+            metadata={"dagster/column_schema": column_schema(SUBSET_SCHEMA, TAG_COLUMNS)}),
         "humor_subset": dg.AssetOut(
             description=(f"Corpus rows that read as humorous (humor_score ≥ {HUMOR_THRESHOLD}), with the "
                          "score and the sarcasm flag (a weak signal: rank by the score)."),
@@ -77,8 +142,10 @@ def _histogram(scores: pl.Series, bins: int = 10) -> dict[str, int]:
     partitions_def=DAILY,
     backfill_policy=SINGLE_RUN,
 )
-def corpus_subsets(context: dg.AssetExecutionContext, filtered_corpus: pl.LazyFrame):
-    """Tag the corpus rows of the days built once; each subset keeps the rows with its tag."""
+def corpus_subsets(context: dg.AssetExecutionContext, config: SubsetSettings, filtered_corpus: pl.LazyFrame,
+                   policy: PolicyResource):
+    """Tag the corpus rows of the days built once; each subset keeps the rows with its tag,
+    then passes the k-author guard and the per-country sampler."""
     keys = context.partition_keys
     days = [date.fromisoformat(k) for k in keys]
     corpus = filtered_corpus.filter(pl.col("day").is_in(days)).collect()
@@ -88,7 +155,12 @@ def corpus_subsets(context: dg.AssetExecutionContext, filtered_corpus: pl.LazyFr
         "idiom_subset": tagged.filter(pl.col("idioms").list.len() > 0),
         # The sarcasm flag alone is too weak to select on (F1 0.32 on MultiPICo, bench/TAGGERS.md).
         "humor_subset": tagged.filter(pl.col("humor_score") >= HUMOR_THRESHOLD),
+        "local_knowledge_subset": tagged.filter(pl.col("own_country_entities").list.len() > 0),
     }
+    k = max(config.k_authors, policy.min_k_authors)
+    balance_meta = {}
+    for name in list(subsets):
+        subsets[name], balance_meta[name] = guard_and_balance(subsets[name], config, k)
     top_idioms = (subsets["idiom_subset"].select(pl.col("idioms").explode()).group_by("idioms").len("rows")
                   .sort("rows", descending=True).head(20))
     extra = {
@@ -98,7 +170,15 @@ def corpus_subsets(context: dg.AssetExecutionContext, filtered_corpus: pl.LazyFr
                          "by_country_and_language": _per_country(subsets["idiom_subset"], "language")},
         "humor_subset": {"humor_score_histogram_all_rows": _histogram(tagged["humor_score"]),
                          "sarcastic_rows": int(subsets["humor_subset"]["sarcasm"].sum()),
-                         "by_country_and_sarcasm": _per_country(subsets["humor_subset"], "sarcasm")},
+                         "humor_and_sarcasm_by_country": table(
+                             subsets["humor_subset"].group_by("country").agg(
+                                 pl.len().alias("rows"), pl.col("humor_score").mean().round(3).alias("mean_score"),
+                                 pl.col("sarcasm").mean().round(3).alias("sarcasm_share"))
+                             .sort("rows", descending=True))},
+        "local_knowledge_subset": {"by_country_and_type": table(
+            subsets["local_knowledge_subset"].select("country", pl.col("own_country_entities").explode()
+                                                     .struct.field("type").alias("type"))
+            .group_by("country", "type").len("rows").sort("rows", descending=True).head(60))},
     }
     for name, frame in subsets.items():
         parts = split_by_day(frame, keys, SUBSET_SCHEMA)
@@ -107,4 +187,5 @@ def corpus_subsets(context: dg.AssetExecutionContext, filtered_corpus: pl.LazyFr
             "corpus_rows_tagged": tagged.height,
             "share_of_corpus": round(frame.height / tagged.height, 4) if tagged.height else 0.0,
             **extra[name],
+            **balance_meta[name],
         })

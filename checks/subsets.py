@@ -7,11 +7,13 @@ import polars as pl
 
 from assets.metadata import table
 from assets.partitions import DAILY
+from assets.subsets import GUARD_KEYS
 from checks.consent import SAMPLE_IDS, recheck_corpus
 from checks.factory import checked_asset_as
+from curation.balance import k_author_groups
 from resources import AuthorKeySecret, LedgerResource, PolicyResource
 
-SUBSETS = ("dialect_subset", "idiom_subset", "humor_subset")
+SUBSETS = ("dialect_subset", "idiom_subset", "humor_subset", "local_knowledge_subset")
 
 
 def subset_checks(subset: str) -> list[dg.AssetChecksDefinition]:
@@ -36,7 +38,22 @@ def subset_checks(subset: str) -> list[dg.AssetChecksDefinition]:
             "failures_by_rule": table(per_rule),
             "sample_content_ids": ", ".join(failing["content_id"].head(SAMPLE_IDS).to_list()) or "none"})
 
+    def k_authors(rows: pl.LazyFrame, policy: PolicyResource) -> dg.AssetCheckResult:
+        frame = rows.collect()
+        groups = k_author_groups(frame, GUARD_KEYS)
+        small = groups.filter(pl.col("authors") < policy.min_k_authors)
+        return dg.AssetCheckResult(passed=small.is_empty(), metadata={
+            "rows_checked": frame.height, "combinations": groups.height,
+            "combinations_below_k": small.height, "k": policy.min_k_authors,
+            "min_authors": int(groups["authors"].min() or 0) if groups.height else 0})
+
     return [
+        dg.asset_check(
+            asset=subset, name="k_author_guard_holds", blocking=True, partitions_def=DAILY,
+            description=(f"Every (country, place mentioned, dialect) combination in `{subset}` is shared by at "
+                         "least k distinct authors (policy.min_k_authors, default 5), so no row points back "
+                         "at one person."),
+        )(checked_asset_as(subset, k_authors)),
         dg.asset_check(
             asset=subset, name="rows_in_filtered_corpus", blocking=True, partitions_def=DAILY,
             additional_ins={"corpus": dg.AssetIn("filtered_corpus")},

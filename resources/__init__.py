@@ -56,6 +56,9 @@ class PolicyResource(dg.ConfigurableResource):
     objection_window_days: int = 42
     minimum_age: int = 18
     as_of: str = ""
+    # The privacy floor of the subsets' re-identification guard: every (country, place,
+    # dialect) combination must be shared by at least this many distinct authors.
+    min_k_authors: int = 5
 
     def policy(self) -> Policy:
         defaults = Policy()
@@ -88,13 +91,14 @@ class AuthorKeySecret(dg.ConfigurableResource):
 
 
 def build_resources(*, landing_root: str, data_root: str, ledger_url: str | None = None,
-                    as_of: str = "", author_key: str | dg.EnvVar = DEV_AUTHOR_KEY) -> dict[str, object]:
+                    as_of: str = "", author_key: str | dg.EnvVar = DEV_AUTHOR_KEY,
+                    min_k_authors: int = 5) -> dict[str, object]:
     """All resources for one environment; `definitions.py` and the tests call this."""
     return {
         "io_manager": ParquetIOManager(base_path=str(UPath(data_root) / "assets")),
         "landing": LandingZone(root=landing_root),
         "store": DataStore(root=data_root),
         "ledger": LedgerResource(url=ledger_url or f"sqlite:///{UPath(data_root) / 'ledger.sqlite'}"),
-        "policy": PolicyResource(as_of=as_of),
+        "policy": PolicyResource(as_of=as_of, min_k_authors=min_k_authors),
         "author_key": AuthorKeySecret(secret=author_key),
     }

@@ -14,7 +14,7 @@ from definitions import defs
 ASSETS = {
     "raw_content", "content_quarantine", "raw_users", "users_quarantine", "consent_ledger",
     "ledger_quarantine", "consent_state", "filtered_corpus", "exclusion_report", "author_index", "corpus_release",
-    "dialect_subset", "idiom_subset", "humor_subset",
+    "dialect_subset", "idiom_subset", "humor_subset", "local_knowledge_subset",
 }
 CHECKS = {
     ("raw_content", "valid_plus_quarantined_equals_read"),
@@ -30,16 +30,16 @@ CHECKS = {
     ("exclusion_report", "report_reconciles_with_raw"),
     ("corpus_release", "manifest_verifies"),
     ("corpus_release", "no_duplicate_text_in_release"),
-    *[(subset, name) for subset in ("dialect_subset", "idiom_subset", "humor_subset")
-      for name in ("rows_in_filtered_corpus", "consent_rules_hold_now")],
+    *[(subset, name) for subset in ("dialect_subset", "idiom_subset", "humor_subset", "local_knowledge_subset")
+      for name in ("rows_in_filtered_corpus", "consent_rules_hold_now", "k_author_guard_holds")],
 }
 BLOCKING = {("filtered_corpus", "consent_rules_hold_now"), ("filtered_corpus", "no_copies_of_excluded_content"),
             ("filtered_corpus", "no_pii_remains"), ("filtered_corpus", "filtered_corpus_schema"),
             ("consent_state", "consent_state_schema"), ("raw_content", "valid_plus_quarantined_equals_read"),
             ("exclusion_report", "report_reconciles_with_raw"), ("corpus_release", "manifest_verifies"),
             ("corpus_release", "no_duplicate_text_in_release"),
-            *[(subset, name) for subset in ("dialect_subset", "idiom_subset", "humor_subset")
-              for name in ("rows_in_filtered_corpus", "consent_rules_hold_now")]}
+            *[(subset, name) for subset in ("dialect_subset", "idiom_subset", "humor_subset", "local_knowledge_subset")
+              for name in ("rows_in_filtered_corpus", "consent_rules_hold_now", "k_author_guard_holds")]}
 
 
 def test_asset_keys_and_checks_snapshot() -> None:

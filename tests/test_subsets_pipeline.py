@@ -7,6 +7,7 @@ import polars as pl
 
 from definitions import build_definitions
 from tests.landing import (
+    UNBALANCED,
     content_file,
     materialize_all,
     notification,
@@ -23,6 +24,8 @@ TEXTS = {
     "idiom": ("GB", "Honestly we need to break the ice with the new neighbours before the summer party starts"),
     "joke": ("ES", "jajajaja no puedo más con este vídeo 😂😂 me meo de risa, qué crack eres tío"),
     "plain": ("DE", "Die Sitzung des Gemeinderats beginnt am Dienstag um neunzehn Uhr im Rathaus."),
+    "local": ("DE", "Wir fahren morgen nach München und freuen uns riesig auf den Biergarten am See"),
+    "abroad": ("FR", "Nous partons demain pour Munich, puis nous visiterons encore deux autres villes"),
 }
 
 
@@ -42,7 +45,8 @@ def read(root: Path, asset: str) -> pl.DataFrame:
 def test_subsets_hold_the_tagged_corpus_rows(tmp_path: Path) -> None:
     build(tmp_path / "landing")
     defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
-    result = materialize_all(defs, dg.DagsterInstance.ephemeral(), "2025-04-01", "2025-04-01")
+    result = materialize_all(defs, dg.DagsterInstance.ephemeral(), "2025-04-01", "2025-04-01",
+                             run_config=UNBALANCED)
     assert result.success
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     assert failed == []
@@ -54,8 +58,11 @@ def test_subsets_hold_the_tagged_corpus_rows(tmp_path: Path) -> None:
     assert any("break_the_ice" in i for i in idioms.filter(pl.col("content_id") == "p-idiom")["idioms"].item())
     humor = read(tmp_path, "humor_subset")
     assert "p-joke" in humor["content_id"].to_list() and "p-plain" not in humor["content_id"].to_list()
+    local = read(tmp_path, "local_knowledge_subset")
+    assert local["content_id"].to_list() == ["p-local"]  # the French author's Munich is not local
+    assert local["own_country_entities"].item()[0]["entity"] == "Munich"
     corpus_ids = set(read(tmp_path, "filtered_corpus")["content_id"])
-    for frame in (dialect, idioms, humor):
+    for frame in (dialect, idioms, humor, local):
         assert set(frame["content_id"]) <= corpus_ids
 
 
@@ -63,10 +70,11 @@ def test_late_objection_fails_the_subset_consent_check(tmp_path: Path) -> None:
     build(tmp_path / "landing")
     defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
     instance = dg.DagsterInstance.ephemeral()
-    assert materialize_all(defs, instance, "2025-04-01", "2025-04-01").success
+    assert materialize_all(defs, instance, "2025-04-01", "2025-04-01", run_config=UNBALANCED).success
     record_objection(defs, "swiss")
     result = materialize_all(defs, instance, "2025-04-01", "2025-04-01",
-                             selection="key:dialect_subset or key:idiom_subset or key:humor_subset")
+                             selection="key:dialect_subset or key:idiom_subset or key:humor_subset "
+                                       "or key:local_knowledge_subset", run_config=UNBALANCED)
     outcomes = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
     assert outcomes[("dialect_subset", "consent_rules_hold_now")] is False
     assert outcomes[("humor_subset", "consent_rules_hold_now")] is True
