@@ -176,8 +176,9 @@ def corpus_subsets(context: dg.AssetExecutionContext, config: SubsetSettings, fi
                                  pl.col("sarcasm").mean().round(3).alias("sarcasm_share"))
                              .sort("rows", descending=True))},
         "local_knowledge_subset": {"by_country_and_type": table(
-            subsets["local_knowledge_subset"].select("country", pl.col("own_country_entities").explode()
-                                                     .struct.field("type").alias("type"))
+            subsets["local_knowledge_subset"].select("country", "own_country_entities")
+            .explode("own_country_entities")
+            .select("country", pl.col("own_country_entities").struct.field("type").alias("type"))
             .group_by("country", "type").len("rows").sort("rows", descending=True).head(60))},
     }
     for name, frame in subsets.items():

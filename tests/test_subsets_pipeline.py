@@ -24,7 +24,7 @@ TEXTS = {
     "idiom": ("GB", "Honestly we need to break the ice with the new neighbours before the summer party starts"),
     "joke": ("ES", "jajajaja no puedo más con este vídeo 😂😂 me meo de risa, qué crack eres tío"),
     "plain": ("DE", "Die Sitzung des Gemeinderats beginnt am Dienstag um neunzehn Uhr im Rathaus."),
-    "local": ("DE", "Wir fahren morgen nach München und freuen uns riesig auf den Biergarten am See"),
+    "local": ("DE", "Wir fahren morgen nach München zum Oktoberfest und danach weiter nach Hamburg"),
     "abroad": ("FR", "Nous partons demain pour Munich, puis nous visiterons encore deux autres villes"),
 }
 
@@ -60,7 +60,7 @@ def test_subsets_hold_the_tagged_corpus_rows(tmp_path: Path) -> None:
     assert "p-joke" in humor["content_id"].to_list() and "p-plain" not in humor["content_id"].to_list()
     local = read(tmp_path, "local_knowledge_subset")
     assert local["content_id"].to_list() == ["p-local"]  # the French author's Munich is not local
-    assert local["own_country_entities"].item()[0]["entity"] == "Munich"
+    assert {e["entity"] for e in local["own_country_entities"].item()} >= {"Munich", "Hamburg"}
     corpus_ids = set(read(tmp_path, "filtered_corpus")["content_id"])
     for frame in (dialect, idioms, humor, local):
         assert set(frame["content_id"]) <= corpus_ids
