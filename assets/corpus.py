@@ -179,7 +179,7 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     yield dg.Output(
         index_parts[keys[0]] if single else index_parts,
         output_name="author_index",
-        metadata={"dagster/row_count": index.height, "authors": index["author_key"].n_unique()},
+        metadata={"dagster/row_count": index.height, "authors": index["author_key"].n_unique(), **common},
     )
     yield dg.Output(
         report_parts[keys[0]] if single else report_parts,

@@ -181,6 +181,10 @@ def corpus_subsets(context: dg.AssetExecutionContext, config: SubsetSettings, fi
             .select("country", pl.col("own_country_entities").struct.field("type").alias("type"))
             .group_by("country", "type").len("rows").sort("rows", descending=True).head(60))},
     }
+    built_from = {
+        "policy_version": ", ".join(sorted(set(corpus["policy_version"].to_list()))) or "-",
+        "as_of": ", ".join(sorted({str(a) for a in corpus["as_of"].to_list()})) or "-",
+    }
     for name, frame in subsets.items():
         parts = split_by_day(frame, keys, SUBSET_SCHEMA)
         yield dg.Output(parts[keys[0]] if len(keys) == 1 else parts, output_name=name, metadata={
@@ -189,4 +193,5 @@ def corpus_subsets(context: dg.AssetExecutionContext, config: SubsetSettings, fi
             "share_of_corpus": round(frame.height / tagged.height, 4) if tagged.height else 0.0,
             **extra[name],
             **balance_meta[name],
+            **built_from,
         })

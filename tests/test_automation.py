@@ -12,7 +12,7 @@ import pytest
 from automation.landing import FileCursor, LandedFile
 from automation.sensors import alert_sensor, daily_schedule, landing_zone_sensor, objection_sensor
 from definitions import build_definitions
-from resources.alerts import AlertSink, JsonlAlertSink
+from resources.alerts import AlertSink, JsonlAlertSink, WebhookAlertSink
 from tests.landing import (
     content_file,
     materialize_all,
@@ -228,3 +228,31 @@ def test_failing_sink_is_retried_on_the_next_tick(three_day_corpus) -> None:
     assert sorted(a["kind"] for a in delivered) == ["asset_check_failed", "asset_check_failed", "run_failed"]
     run_sensor(alert_sensor, sensor_context(defs, instance, cursor=ctx.cursor, alerts=sink))
     assert len(read_alerts(sink_path)) == 3
+
+
+def test_webhook_sink_posts_json_to_a_local_server() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        sink = WebhookAlertSink(url=f"http://127.0.0.1:{server.server_port}/alerts")
+        sink.send({"kind": "run_failed", "run_id": "r1", "link": "/runs/r1"})
+        assert received == [{"kind": "run_failed", "run_id": "r1", "link": "/runs/r1"}]
+    finally:
+        server.shutdown()
+    with pytest.raises(OSError):  # nobody listens any more: the sensor keeps the alert pending
+        WebhookAlertSink(url=f"http://127.0.0.1:{server.server_port}/alerts", timeout_seconds=2).send({"x": 1})
