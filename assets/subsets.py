@@ -115,29 +115,25 @@ def _histogram(scores: pl.Series, bins: int = 10) -> dict[str, int]:
     return counts
 
 
+def _subset_out(description: str) -> dg.AssetOut:
+    return dg.AssetOut(description=description, group_name="subsets", kinds={"polars", "parquet"}, owners=[OWNER],
+                       metadata={"dagster/column_schema": column_schema(SUBSET_SCHEMA, TAG_COLUMNS)})
+
+
 @dg.multi_asset(
     outs={
-        "dialect_subset": dg.AssetOut(
-            description=("Corpus rows written in a regional variety (Swiss German, Bavarian, Low German, "
-                         "Scots, Neapolitan, Sicilian, …), with the variety, a confidence and the markers "
-                         "found."),
-            group_name="subsets", kinds={"polars", "parquet"}, owners=[OWNER],
-            metadata={"dagster/column_schema": column_schema(SUBSET_SCHEMA, TAG_COLUMNS)}),
-        "idiom_subset": dg.AssetOut(
-            description="Corpus rows holding at least one idiomatic expression, with the idioms found.",
-            group_name="subsets", kinds={"polars", "parquet"}, owners=[OWNER],
-            metadata={"dagster/column_schema": column_schema(SUBSET_SCHEMA, TAG_COLUMNS)}),
-        "local_knowledge_subset": dg.AssetOut(
-            description=("Corpus rows whose author talks about their own country: places (gazetteer cities "
-                         "and regions) and local culture (dishes, festivals, customs, clubs, landmarks, "
-                         "institutions) of the author's country, with the entities as evidence."),
-            group_name="subsets", kinds={"polars", "parquet"}, owners=[OWNER],
-            metadata={"dagster/column_schema": column_schema(SUBSET_SCHEMA, TAG_COLUMNS)}),
-        "humor_subset": dg.AssetOut(
-            description=(f"Corpus rows that read as humorous (humor_score ≥ {HUMOR_THRESHOLD}), with the "
-                         "score and the sarcasm flag (a weak signal: rank by the score)."),
-            group_name="subsets", kinds={"polars", "parquet"}, owners=[OWNER],
-            metadata={"dagster/column_schema": column_schema(SUBSET_SCHEMA, TAG_COLUMNS)}),
+        "dialect_subset": _subset_out(
+            "Corpus rows written in a regional variety (Swiss German, Bavarian, Low German, Scots, "
+            "Neapolitan, Sicilian, …), with the variety, a confidence and the markers found."),
+        "idiom_subset": _subset_out(
+            "Corpus rows holding at least one idiomatic expression, with the idioms found."),
+        "local_knowledge_subset": _subset_out(
+            "Corpus rows whose author talks about their own country: places (gazetteer cities and regions) "
+            "and local culture (dishes, festivals, customs, clubs, landmarks, institutions) of the author's "
+            "country, with the entities as evidence."),
+        "humor_subset": _subset_out(
+            f"Corpus rows that read as humorous (humor_score ≥ {HUMOR_THRESHOLD}), with the score and the "
+            "sarcasm flag (a weak signal: rank by the score)."),
     },
     partitions_def=DAILY,
     backfill_policy=SINGLE_RUN,

@@ -62,6 +62,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curation import contract
 from demo import texts as TX
 
 GENERATOR = "consentry-demo"
@@ -79,27 +80,11 @@ ID_PREFIX = {
 }
 PLATFORM_WEIGHTS = (30, 25, 15, 18, 12)
 
-# The order a reader checks a record in: the first failing check names the reason.
-REASONS = (
-    "invalid_utf8",
-    "bad_json",
-    "missing_field",
-    "wrong_type",
-    "unknown_enum",
-    "bad_timestamp",
-    "out_of_range",
-    "wrong_folder",
-    "conflicting_duplicate_id",
-)
-CONTENT_REQUIRED = (
-    "content_id",
-    "platform",
-    "kind",
-    "author_id",
-    "created_at",
-    "visibility",
-    "text",
-)
+# The order a reader checks a record in (the contract's), less the two reasons a generator
+# never writes: the first failing check names the reason.
+REASONS = tuple(r for r in contract.QUARANTINE_REASONS
+                if r not in (contract.DUPLICATE_RECORD, contract.UNREADABLE_FILE))
+CONTENT_REQUIRED = tuple(f.name for f in contract.CONTENT.fields if f.required)
 USER_REASONS = REASONS[:6]
 LEDGER_REASONS = REASONS[:6]
 
