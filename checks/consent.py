@@ -16,7 +16,7 @@ import polars as pl
 from assets.metadata import table
 from assets.partitions import DAILY
 from checks.names import CONSENT_RULES, NO_COPIES_OF_EXCLUDED, NO_PII
-from curation.corpus import tainted_text_hashes
+from curation.corpus import later_exact_copies
 from curation.eligibility import consent_state, evaluate_content, rule_failure_counts
 from curation.pii import find_pii
 from resources import AuthorKeySecret, LedgerResource, PolicyResource
@@ -124,30 +124,17 @@ def report_reconciles_with_raw(exclusion_report: pl.LazyFrame, raw: pl.LazyFrame
     name=NO_COPIES_OF_EXCLUDED,
     blocking=True,
     partitions_def=DAILY,
-    additional_ins={"users": dg.AssetIn("raw_users"),
-                    "history": dg.AssetIn("raw_content", partition_mapping=dg.AllPartitionMapping(),
+    additional_ins={"history": dg.AssetIn("raw_content", partition_mapping=dg.AllPartitionMapping(),
                                           metadata={"allow_missing_partitions": True})},
     description=(
-        "No corpus text is a copy of the words of a minor, an unknown-age person or an objector "
-        "(rules 4, 5, 7) on any day, judged with the current ledger: a repost carries its first "
-        "author's words. Compares exact text hashes (near copies are removed by the build)."),
+        "Policy v2: every corpus row is the earliest copy of its words. No row of any day, eligible "
+        "or not (a minor's, an objector's, a private message, an assistant reply), holds the same "
+        "text earlier: a repost carries its first author's words. Compares exact text hashes; near "
+        "copies are removed by the build."),
 )
-def no_copies_of_excluded_content(filtered_corpus: pl.LazyFrame, users: pl.LazyFrame, history: pl.LazyFrame,
-                                  ledger: LedgerResource, policy: PolicyResource,
-                                  author_key: AuthorKeySecret) -> dg.AssetCheckResult:
-    rows = filtered_corpus.collect()
-    store = ledger.open()
-    now = datetime.now(UTC)
-    rules = policy.policy()
-    users_df = users.collect()
-    hits: list[pl.DataFrame] = []
-    for (as_of,), part in rows.partition_by("as_of", as_dict=True).items():
-        state = consent_state(users_df, store.notifications(), store.objections(), as_of=as_of, policy=rules,
-                              secret=author_key.key(), objections_as_of=max(now, as_of))
-        evaluated = evaluate_content(history, state, as_of=as_of, policy=rules).collect()
-        tainted = tainted_text_hashes(evaluated)
-        hits.append(part.filter(pl.col("text_hash").is_in(tainted.implode())).select("content_id", "day"))
-    found = pl.concat(hits) if hits else pl.DataFrame(schema={"content_id": pl.String, "day": pl.Date})
+def no_copies_of_excluded_content(filtered_corpus: pl.LazyFrame, history: pl.LazyFrame) -> dg.AssetCheckResult:
+    rows = filtered_corpus.select("content_id", "platform", "created_at", "day", "text_hash").collect()
+    found = later_exact_copies(rows, history.select("content_id", "platform", "created_at", "text").collect())
     return dg.AssetCheckResult(passed=found.is_empty(), metadata={
         "rows_checked": rows.height,
         "rows_failing": found.height,

@@ -2,14 +2,12 @@
 
 Order, and why:
 
-1. Candidates are the rows of every day that are eligible under rules 1–7, plus the rows
-   excluded under rules 4, 5, 7 (a minor's, an unknown-age person's, an objector's words):
-   those taint every copy of their text (DESIGN.md). Other excluded rows say nothing
-   about whose words a text is and are left out of de-duplication.
+1. Candidates are the rows of every day, eligible or not: under policy v2 (DESIGN.md) the
+   earliest copy of a duplicate cluster decides it, whatever the reason it is excluded.
 2. Text is normalised and PII-redacted *before* de-duplication, so two posts that differ
    only in an e-mail address are one text, and the release holds no duplicate text.
-3. Clusters are computed over all days; the earliest eligible copy survives, and a
-   cluster holding a tainting copy is dropped whole.
+3. Clusters are computed over all days; the earliest copy survives when it is eligible,
+   and when it is not, every eligible copy is `copies_excluded_content`.
 4. Quality filters and language id run on the survivors of the days being built.
 
 Every row of the days being built ends with exactly one outcome: `eligible`, or the
@@ -28,7 +26,7 @@ import polars as pl
 from curation.dedup import (
     COPIES_EXCLUDED_CONTENT,
     DUPLICATE,
-    TAINTING_REASONS,
+    POLICY_VERSION,
     DedupConfig,
     cluster_duplicates,
     exact_key,
@@ -56,7 +54,7 @@ class CurationConfig:
     langid: LangIdConfig = field(default_factory=LangIdConfig)
 
     def to_dict(self) -> dict[str, object]:
-        return {"dedup": asdict(self.dedup), "quality": asdict(self.quality),
+        return {"dedup": {**asdict(self.dedup), "policy": POLICY_VERSION}, "quality": asdict(self.quality),
                 "langid": {k: (list(v) if isinstance(v, tuple | frozenset) else v)
                            for k, v in asdict(self.langid).items()},
                 "pii_redaction": ["EMAIL", "URL", "IBAN (mod-97)", "CARD (Luhn)", "PHONE", "USER"]}
@@ -79,29 +77,45 @@ def prepare_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
     return redact_pii(frame.with_columns(normalize_text(pl.col("text")).alias("text")), "text")
 
 
-def tainted_text_hashes(evaluated: pl.DataFrame) -> pl.Series:
-    """`text_hash` of every text excluded under rules 4, 5, 7: no corpus row may carry one."""
-    tainted = evaluated.filter(pl.col("exclusion_reason").is_in(list(TAINTING_REASONS)))
-    prepared, _ = prepare_text(tainted.select("text"))
-    return text_hashes(prepared.select(exact_key(pl.col("text")).alias("key"))["key"]).unique()
+def exact_text_hashes(frame: pl.DataFrame) -> pl.Series:
+    """`text_hash` of each row's prepared text (normalised, redacted): the exact-copy key."""
+    prepared, _ = prepare_text(frame.select("text"))
+    return text_hashes(prepared.select(exact_key(pl.col("text")).alias("key"))["key"])
+
+
+def later_exact_copies(corpus: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """Corpus rows that are not the earliest copy of their text: some row of `history` (every
+    day, eligible or not) has the same exact key and comes first by (created_at, platform,
+    content_id). Under policy v2 such a row may never be in a corpus, whoever wrote the
+    earlier copy. `corpus` needs content_id, platform, created_at, text_hash."""
+    earlier = history.select("content_id", "platform", "created_at",
+                             exact_text_hashes(history).alias("text_hash"))
+    first = (earlier.filter(pl.col("text_hash") != text_hashes(pl.Series([None], dtype=pl.String))[0])
+             .sort("created_at", "platform", "content_id")
+             .unique("text_hash", keep="first", maintain_order=True)
+             .select("text_hash", pl.col("platform").alias("first_platform"),
+                     pl.col("content_id").alias("first_content_id")))
+    return (corpus.join(first, on="text_hash", how="inner")
+            .filter((pl.col("first_platform") != pl.col("platform"))
+                    | (pl.col("first_content_id") != pl.col("content_id")))
+            .select("content_id", "platform", "day", "first_platform", "first_content_id"))
 
 
 def curate(evaluated: pl.DataFrame, days: Collection[date], config: CurationConfig = CurationConfig()) -> Curated:
     """`evaluated`: rows of ALL available days with `exclusion_reason`, `author_key`, `country`
     (from `evaluate_content`) and `day`; `days`: the days whose corpus is being built."""
     days = set(days)
-    candidates = evaluated.filter(
-        pl.col("exclusion_reason").is_null() | pl.col("exclusion_reason").is_in(list(TAINTING_REASONS)))
-    candidates, pii_counts = prepare_text(candidates)
+    candidates, pii_counts = prepare_text(evaluated)
     clusters = cluster_duplicates(candidates.select("content_id", "platform", "text"), config.dedup)
     resolved = resolve_clusters(candidates.join(clusters.drop("text_hash"), on=["platform", "content_id"],
                                                 how="left", validate="1:1", maintain_order="left"))
     resolved = resolved.join(clusters.select("platform", "content_id", "text_hash"),
                              on=["platform", "content_id"], how="left", maintain_order="left")
 
-    # Whose words does each day hold? Every author of a cluster, on every day of that cluster:
-    # a later objection by any of them must reach every day that holds a copy.
-    cluster_authors = resolved.select("cluster_id", "author_key").drop_nulls().unique()
+    # Whose words does each day hold? The earliest copy's author, on every day of its cluster:
+    # a later objection by that person must reach every day that holds a copy.
+    cluster_authors = (resolved.sort("created_at", "platform", "content_id")
+                       .unique("cluster_id", keep="first").select("cluster_id", "author_key").drop_nulls())
     cluster_days = resolved.select("cluster_id", "day").unique()
     author_days = (cluster_authors.join(cluster_days, on="cluster_id")
                    .filter(pl.col("day").is_in(list(days))).select("author_key", "day").unique())

@@ -1,16 +1,19 @@
 """Consent-aware exact and near-duplicate removal across all days (DESIGN.md, `filtered_corpus`).
 
-Policy: a repost carries its first author's words. So a duplicate cluster (exact or near)
-that holds a copy excluded under rule 4, 5 or 7 (`age_unknown`, `minor_at_creation`,
-`objected`) is dropped whole, reason `copies_excluded_content`; otherwise the earliest
-eligible copy survives and every other eligible copy is dropped as `duplicate`. Exclusions
-under the other rules (a private message, a deleted post, a not-yet-notified author) say
-nothing about whose words these are, so they do not taint a cluster.
+Policy v2: a repost carries its first author's words, so the words of a duplicate cluster
+(exact or near) belong to its EARLIEST copy (by created_at, ties by platform, content_id).
+A cluster enters the corpus only through that earliest copy, and only if that copy is
+itself eligible. If the earliest copy is excluded for any reason, every eligible copy is
+dropped as `copies_excluded_content`; otherwise the earliest copy survives and every other
+eligible copy is `duplicate`. (v1 dropped a cluster when ANY copy was a minor's, an
+unknown-age person's or an objector's: a minor's later repost removed an adult's words,
+and a private message's words could enter through a public copy.) `POLICY_VERSION` names
+the policy in every manifest.
 
 Two steps, both pure polars-in/polars-out:
 
-* `cluster_duplicates` groups ALL rows (eligible and excluded, every day: the taint comes
-  from excluded copies, and a repost on day 40 must meet its original from day 3).
+* `cluster_duplicates` groups ALL rows (eligible and excluded, every day: an excluded
+  earliest copy decides its cluster, and a repost on day 40 must meet its original from day 3).
 * `resolve_clusters` picks the survivor and the `dedup_reason` of every other row.
   `dedup_counts` reports kept / dropped by outcome so nothing disappears without a count.
 
@@ -56,7 +59,7 @@ one band is identical (probability 1 - (1 - J^6)^21: 0.998 at J = 0.8, 0.99995 a
 1.3e-3 at 0.2). Every candidate is verified with the EXACT Jaccard of the two shingle sets
 (not the signature estimate, whose standard error at 128 slots is ~0.035 and would both
 drop true pairs and link false ones near the threshold). Recall is what protects consent
-here: a missed link is a repost that escapes an objector's taint, so the banding favours
+here: a missed link is a repost that escapes its earliest copy's exclusion, so the banding favours
 recall and verification removes the extra candidates. In a bucket larger than 50, each
 member is verified against its 49 predecessors and the bucket's first member rather than
 all pairs, which bounds the work on template spam.
@@ -71,10 +74,11 @@ band keys in small chunks.
 Common pitfalls
 ---------------
 * Pass every day's rows, excluded ones included, to `cluster_duplicates`: filtering first
-  loses the taint and lets a repost of an objector's words through.
+  loses the earliest copy and lets a repost of an objector's words through.
 * `cluster_id` values are only comparable within one call's output.
-* Common short phrases ("happy birthday!") are exact duplicates of each other, so a minor's
-  "happy birthday!" drops everyone's. That is the policy working conservatively, not a bug.
+* Common short phrases ("happy birthday!") are exact duplicates of each other: when the
+  earliest "happy birthday!" is a minor's, every later eligible copy is dropped. That is the
+  policy working conservatively (the earliest copy decides), not a bug.
 * `(platform, content_id)` must be unique; duplicates raise instead of fanning out joins.
 """
 
@@ -87,12 +91,10 @@ import numpy as np
 import polars as pl
 import rensa
 
-from curation.eligibility import AGE_UNKNOWN, MINOR_AT_CREATION, OBJECTED
-
 COPIES_EXCLUDED_CONTENT = "copies_excluded_content"
 DUPLICATE = "duplicate"
-TAINTING_REASONS: tuple[str, ...] = (AGE_UNKNOWN, MINOR_AT_CREATION, OBJECTED)  # rules 4, 5, 7
-"""Exclusion reasons that make a whole cluster someone else's words."""
+POLICY_VERSION = "dedup-v2-earliest-copy-decides"
+"""The de-duplication policy; recorded in corpus metadata and release manifests."""
 
 KEPT = "kept"
 ALREADY_EXCLUDED = "already_excluded"
@@ -427,8 +429,8 @@ def cluster_duplicates(rows: pl.DataFrame, config: DedupConfig = DEFAULT_CONFIG)
     """Cluster exact and near duplicates across every row passed in.
 
     rows: content_id (str), platform (str), text (str); other columns (created_at, ...)
-    are ignored. Pass eligible AND excluded rows of every day: the taint comes from
-    excluded copies, and a repost must meet its original whatever day each fell on.
+    are ignored. Pass eligible AND excluded rows of every day: an excluded earliest
+    copy decides its cluster, and a repost must meet its original whatever day each fell on.
     Returns one row per input row, in input order: content_id, platform, text_hash (hex
     BLAKE2b-128 of the exact key), cluster_id (Int64; singletons get their own id).
     """
@@ -484,44 +486,40 @@ def cluster_duplicates(rows: pl.DataFrame, config: DedupConfig = DEFAULT_CONFIG)
 
 
 def resolve_clusters(rows: pl.DataFrame) -> pl.DataFrame:
-    """Add `dedup_reason`, keeping every input column and the input row order.
+    """Add `dedup_reason`, keeping every input column and the input row order (policy v2).
 
     rows: content_id, platform, created_at, cluster_id, exclusion_reason (null = eligible
-    under rules 1-7). `dedup_reason` is null for the one surviving copy of each cluster and
-    for rows already excluded (they keep their `exclusion_reason`); `copies_excluded_content`
-    for every eligible copy in a cluster holding a copy excluded under TAINTING_REASONS
-    (a minor's, an unknown-age person's or an objector's words never survive through
-    someone else's repost, whichever copy came first); `duplicate` for every other
-    eligible copy. The survivor is the earliest eligible copy by
-    (created_at, platform, content_id), so the result does not depend on row order.
+    under the rules). The words of a cluster belong to its EARLIEST copy by
+    (created_at, platform, content_id). If that copy is eligible it survives (`dedup_reason`
+    null) and every other eligible copy is `duplicate`; if it is excluded for any reason (a
+    minor's, an objector's, an unknown-age person's words, a private message, an assistant
+    reply, deleted content, an author still inside the objection window) every eligible copy
+    is `copies_excluded_content`. Rows already excluded keep their `exclusion_reason` and get
+    a null `dedup_reason`. The result does not depend on row order.
     """
     _require(rows, RESOLVE_INPUT_COLUMNS)
     if rows.select(pl.col("cluster_id").is_null().any()).item():
         raise ValueError("cluster_id must not be null")
-    reason = pl.col("exclusion_reason").cast(pl.String)
-    eligible = reason.is_null()
-    tainted = reason.is_in(list(TAINTING_REASONS)).fill_null(False)
+    eligible = pl.col("exclusion_reason").cast(pl.String).is_null()
     return (
         rows.with_row_index("_input")
         .sort("cluster_id", "created_at", "platform", "content_id", nulls_last=True)
         .with_columns(
-            tainted.any().over("cluster_id").alias("_tainted"),
-            (eligible & (eligible.cast(pl.Int64).cum_sum().over("cluster_id") == 1)).alias(
-                "_first"
-            ),
+            eligible.first().over("cluster_id").alias("_earliest_eligible"),
+            (pl.int_range(pl.len()).over("cluster_id") == 0).alias("_earliest"),
         )
         .with_columns(
             pl.when(~eligible)
             .then(pl.lit(None, dtype=pl.String))
-            .when(pl.col("_tainted"))
-            .then(pl.lit(COPIES_EXCLUDED_CONTENT))
-            .when(pl.col("_first"))
+            .when(pl.col("_earliest"))
             .then(pl.lit(None, dtype=pl.String))
-            .otherwise(pl.lit(DUPLICATE))
+            .when(pl.col("_earliest_eligible"))
+            .then(pl.lit(DUPLICATE))
+            .otherwise(pl.lit(COPIES_EXCLUDED_CONTENT))
             .alias("dedup_reason")
         )
         .sort("_input")
-        .drop("_input", "_tainted", "_first")
+        .drop("_input", "_earliest_eligible", "_earliest")
     )
 
 

@@ -28,7 +28,6 @@ from curation.dedup import (
     DUPLICATE,
     KEPT,
     OUTCOMES,
-    TAINTING_REASONS,
     DedupConfig,
     cluster_duplicates,
     dedup_counts,
@@ -391,36 +390,45 @@ def test_ties_on_created_at_break_on_platform_then_content_id() -> None:
         "a": DUPLICATE,
         "b": DUPLICATE,
     }
+    # policy v2: the earliest copy (c, a private message here) decides the whole cluster
     assert reason_of(resolve(rows, [None, None, "not_public_source"])) == {
         "c": None,
-        "a": None,
-        "b": DUPLICATE,
+        "a": COPIES_EXCLUDED_CONTENT,
+        "b": COPIES_EXCLUDED_CONTENT,
     }
 
 
-@pytest.mark.parametrize("reason", TAINTING_REASONS)
-def test_a_tainted_copy_drops_the_whole_cluster_even_when_it_is_the_later_one(
-    reason: str,
-) -> None:
+@pytest.mark.parametrize("reason", REASON_ORDER)
+def test_a_later_excluded_copy_leaves_the_earliest_in_place(reason: str) -> None:
+    """Policy v2: a minor's (or anyone excluded's) later repost of an adult's post does not
+    remove the adult's words; the excluded copy keeps its own reason."""
     rows = posts(
         MARKET, MARKET.upper(), MARKET.replace("freshest", "sweetest"), COUNCIL, days=[1, 5, 9, 2]
     )
     resolved = resolve(rows, [None, None, reason, None])
-    assert reason_of(resolved) == {
-        "c0": COPIES_EXCLUDED_CONTENT,
-        "c1": COPIES_EXCLUDED_CONTENT,
-        "c2": None,
-        "c3": None,
-    }
+    assert reason_of(resolved) == {"c0": None, "c1": DUPLICATE, "c2": None, "c3": None}
     assert resolved["exclusion_reason"].to_list() == [None, None, reason, None]
 
 
-@pytest.mark.parametrize("reason", [r for r in REASON_ORDER if r not in TAINTING_REASONS])
-def test_other_exclusions_do_not_taint(reason: str) -> None:
-    rows = posts(MARKET, MARKET, MARKET.replace("freshest", "sweetest"), days=[1, 5, 9])
-    resolved = resolve(rows, [reason, None, None])
-    assert reason_of(resolved) == {"c0": None, "c1": None, "c2": DUPLICATE}
-    assert resolved["exclusion_reason"].to_list() == [reason, None, None]
+@pytest.mark.parametrize("reason", REASON_ORDER)
+def test_an_excluded_earliest_copy_drops_every_eligible_copy(reason: str) -> None:
+    """Policy v2: words first written in a private message, by the assistant, by a minor or by
+    an objector never enter through someone's public copy, whatever the reason."""
+    rows = posts(MARKET, MARKET, MARKET.replace("freshest", "sweetest"), COUNCIL, days=[1, 5, 9, 2])
+    resolved = resolve(rows, [reason, None, None, None])
+    assert reason_of(resolved) == {
+        "c0": None,
+        "c1": COPIES_EXCLUDED_CONTENT,
+        "c2": COPIES_EXCLUDED_CONTENT,
+        "c3": None,
+    }
+    assert resolved["exclusion_reason"].to_list() == [reason, None, None, None]
+
+
+def test_an_excluded_copy_in_the_middle_changes_nothing_for_the_others() -> None:
+    rows = posts(HIKE, HIKE, HIKE, days=[1, 2, 3])
+    assert reason_of(resolve(rows, [None, "minor_at_creation", None])) == {
+        "c0": None, "c1": None, "c2": DUPLICATE}
 
 
 def test_a_later_objection_by_the_first_author_removes_every_repost() -> None:
@@ -450,7 +458,7 @@ def test_an_all_null_exclusion_column_means_all_eligible() -> None:
 
 def test_dedup_counts_add_up() -> None:
     rows = posts(MARKET, MARKET, MARKET, COUNCIL, COUNCIL, HIKE, days=[1, 2, 3, 4, 5, 6])
-    resolved = resolve(rows, [None, None, "not_notified", None, "minor_at_creation", None])
+    resolved = resolve(rows, [None, None, "not_notified", "minor_at_creation", None, None])
     counts = dict(dedup_counts(resolved).iter_rows())
     assert counts == {KEPT: 2, DUPLICATE: 1, COPIES_EXCLUDED_CONTENT: 1, ALREADY_EXCLUDED: 2}
     assert list(counts) == list(OUTCOMES)
@@ -538,7 +546,6 @@ def test_resolution_invariants(spec: list[tuple[int, int, str | None, int, str]]
     clustered = cluster_duplicates(rows)
     resolved = resolve_clusters(rows.with_columns(clustered["cluster_id"])).with_columns(
         dedup_outcome().alias("outcome"),
-        pl.col("exclusion_reason").is_in(list(TAINTING_REASONS)).fill_null(False).alias("taint"),
     )
     # every row has exactly one outcome, so the four counts add up to the input
     counts = dict(dedup_counts(resolved).iter_rows())
@@ -558,11 +565,12 @@ def test_resolution_invariants(spec: list[tuple[int, int, str | None, int, str]]
         assert group.filter(pl.col("exclusion_reason").is_not_null())[
             "dedup_reason"
         ].null_count() == (group.height - eligible.height)
-        if group["taint"].any():
+        earliest = group.sort("created_at", "platform", "content_id").row(0, named=True)
+        if earliest["exclusion_reason"] is not None:
+            # policy v2: an excluded earliest copy takes every eligible copy with it
             assert survivors.height == 0
             assert (eligible["dedup_reason"] == COPIES_EXCLUDED_CONTENT).all()
-        elif eligible.height:
-            earliest = eligible.sort("created_at", "platform", "content_id").row(0, named=True)
+        else:
             assert survivors["content_id"].to_list() == [earliest["content_id"]]
             assert (eligible["dedup_reason"].drop_nulls() == DUPLICATE).all()
             assert eligible["dedup_reason"].null_count() == 1
