@@ -30,7 +30,8 @@ def test_release_is_written_verified_and_traceable(tmp_path: Path) -> None:
     (release,) = releases(tmp_path)
     assert verify_release(release) == []
     manifest = json.loads((release / "manifest.json").read_text())
-    assert manifest["rows"] == 5
+    assert manifest["rows"] == 4  # fb-14 was live at T but has been deleted since: removed at the cut
+    assert manifest["removed_at_cut"]["by_reason"] == {"future_or_deleted_content": 1}
     assert manifest["as_of"] == "2025-07-01T00:00:00+00:00"
     assert manifest["exclusion_counts"]["objected"] == 1
     assert manifest["partitions"] == ["2025-04-01", "2025-04-02", "2025-04-03"]
