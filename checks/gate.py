@@ -6,6 +6,10 @@ checked asset is already written (DAGSTER-NOTES.md). So the release, the one thi
 consumers read, asks the instance itself: for every packaged partition and every
 blocking check of the corpus, the latest evaluation whose run covered that partition
 must have passed, and must be newer than the partition's latest materialization.
+
+There is no history limit: both the materializations and the check evaluations are read
+newest first, a page at a time, and reading stops as soon as every packaged partition is
+decided, so the cost follows the partitions released, not the length of the history.
 """
 
 from collections.abc import Iterable
@@ -14,7 +18,7 @@ import dagster as dg
 
 from assets.partitions import DAILY
 
-HISTORY_LIMIT = 500
+PAGE = 1000  # records per query when paging through the event log, newest first
 
 
 def run_partitions(run: dg.DagsterRun | None) -> set[str] | None:
@@ -34,13 +38,49 @@ def run_partitions(run: dg.DagsterRun | None) -> set[str] | None:
 def latest_materializations(instance: dg.DagsterInstance, asset: dg.AssetKey,
                             partitions: Iterable[str]) -> dict[str, float]:
     """Partition → timestamp of its latest materialization (partitions never built are absent)."""
+    wanted = set(partitions)
     latest: dict[str, float] = {}
-    for partition in partitions:
-        result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=asset, asset_partitions=[partition]), limit=1)
-        if result.records:
-            latest[partition] = result.records[0].timestamp
+    cursor: str | None = None
+    while wanted - latest.keys():
+        result = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset), limit=PAGE, cursor=cursor)
+        for record in result.records:
+            if record.partition_key in wanted:
+                latest.setdefault(record.partition_key, record.timestamp)
+        if not result.has_more or not result.records:
+            break
+        cursor = result.cursor
     return latest
+
+
+def latest_check_outcomes(instance: dg.DagsterInstance, key: dg.AssetCheckKey, partitions: set[str],
+                          runs: dict[str, dg.DagsterRun | None]) -> dict[str, tuple[str, float]]:
+    """Partition → (status, time) of the newest decided evaluation of `key` covering it.
+
+    An evaluation in a range run records no partition; the run's range tags say which it
+    covered. Pages through the history newest first until every partition is decided.
+    """
+    storage = instance.event_log_storage
+    decided: dict[str, tuple[str, float]] = {}
+    cursor: int | None = None
+    while partitions - decided.keys():
+        records = storage.get_asset_check_execution_history(key, limit=PAGE, cursor=cursor)
+        for record in records:
+            status = record.status.value
+            if status not in ("SUCCEEDED", "FAILED"):
+                continue
+            if record.partition:
+                covered = {record.partition}
+            else:
+                if record.run_id not in runs:
+                    runs[record.run_id] = instance.get_run_by_id(record.run_id)
+                covered = run_partitions(runs[record.run_id]) or set()
+            at = record.event.timestamp if record.event is not None else record.create_timestamp
+            for partition in covered & partitions:
+                decided.setdefault(partition, (status, at))
+        if len(records) < PAGE:
+            break
+        cursor = min(r.id for r in records)
+    return decided
 
 
 def unverified_partitions(instance: dg.DagsterInstance, asset: dg.AssetKey, check_names: Iterable[str],
@@ -50,19 +90,7 @@ def unverified_partitions(instance: dg.DagsterInstance, asset: dg.AssetKey, chec
     problems = {p: "never materialized" for p in partitions if p not in materialized}
     runs: dict[str, dg.DagsterRun | None] = {}
     for name in check_names:
-        key = dg.AssetCheckKey(asset, name)
-        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=HISTORY_LIMIT)
-        decided: dict[str, tuple[str, float]] = {}
-        for record in sorted(records, key=lambda r: r.id, reverse=True):
-            status = record.status.value
-            if status not in ("SUCCEEDED", "FAILED"):
-                continue
-            if record.run_id not in runs:
-                runs[record.run_id] = instance.get_run_by_id(record.run_id)
-            covered = {record.partition} if record.partition else run_partitions(runs[record.run_id])
-            for partition in (covered or set()) & set(materialized):
-                at = record.event.timestamp if record.event is not None else record.create_timestamp
-                decided.setdefault(partition, (status, at))
+        decided = latest_check_outcomes(instance, dg.AssetCheckKey(asset, name), set(materialized), runs)
         for partition, built_at in materialized.items():
             status, evaluated_at = decided.get(partition, ("NONE", 0.0))
             if status == "NONE":
