@@ -77,20 +77,15 @@ def prepare_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
     return redact_pii(frame.with_columns(normalize_text(pl.col("text")).alias("text")), "text")
 
 
-def exact_text_hashes(frame: pl.DataFrame) -> pl.Series:
-    """`text_hash` of each row's prepared text (normalised, redacted): the exact-copy key."""
-    prepared, _ = prepare_text(frame.select("text"))
-    return text_hashes(prepared.select(exact_key(pl.col("text")).alias("key"))["key"])
-
-
 def later_exact_copies(corpus: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     """Corpus rows that are not the earliest copy of their text: some row of `history` (every
     day, eligible or not) has the same exact key and comes first by (created_at, platform,
     content_id). Under policy v2 such a row may never be in a corpus, whoever wrote the
     earlier copy. `corpus` needs content_id, platform, created_at, text_hash."""
-    earlier = history.select("content_id", "platform", "created_at",
-                             exact_text_hashes(history).alias("text_hash"))
-    first = (earlier.filter(pl.col("text_hash") != text_hashes(pl.Series([None], dtype=pl.String))[0])
+    prepared, _ = prepare_text(history.select("content_id", "platform", "created_at", "text"))
+    keyed = prepared.select("content_id", "platform", "created_at", exact_key(pl.col("text")).alias("key")) \
+        .filter(pl.col("key").is_not_null())  # empty texts carry no words: never a copy
+    first = (keyed.with_columns(text_hashes(keyed["key"]))
              .sort("created_at", "platform", "content_id")
              .unique("text_hash", keep="first", maintain_order=True)
              .select("text_hash", pl.col("platform").alias("first_platform"),

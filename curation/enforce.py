@@ -76,8 +76,9 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
         if rows.is_empty():
             kept[day] = rows
             continue
-        judged = evaluate_content(rows.with_row_index("_row"), state, as_of=t, policy=policy,
-                                  key_column="author_key").collect()
+        # evaluate_content keeps the input's rows and order (a left join, m:1), so its verdicts
+        # line up with `rows` one to one
+        judged = evaluate_content(rows, state, as_of=t, policy=policy, key_column="author_key").collect()
         reason = (
             pl.when(pl.col("exclusion_reason").is_not_null()).then(pl.col("exclusion_reason"))
             # a deletion that has happened counts at the cut, even when dated after a pinned T
@@ -87,8 +88,7 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
         )
         judged = judged.with_columns(reason.alias("_cut_reason"))
         refused = judged.filter(pl.col("_cut_reason").is_not_null())
-        keep_rows = judged.filter(pl.col("_cut_reason").is_null())["_row"]
-        kept[day] = rows.with_row_index("_row").filter(pl.col("_row").is_in(keep_rows.implode())).drop("_row")
+        kept[day] = rows.filter(judged["_cut_reason"].is_null())
         removed.append(refused.select(
             pl.col("content_id"), pl.col("platform"), pl.col("day").cast(pl.Date), pl.col("author_key"),
             pl.col("_cut_reason").alias("reason")))

@@ -93,3 +93,24 @@ def test_pii_check_fails_on_unredacted_text() -> None:
     assert not failed.passed
     assert failed.metadata["rows_failing"].value == 2
     assert failed.metadata["failing_email"].value == 1 and failed.metadata["failing_iban"].value == 1
+
+
+def test_the_copy_check_finds_a_corpus_row_that_is_not_the_earliest_copy() -> None:
+    """Policy v2: a private message written first makes a later public copy inadmissible."""
+    from datetime import UTC, date, datetime
+
+    from curation.corpus import later_exact_copies
+    from curation.dedup import exact_key, text_hashes
+
+    history = pl.DataFrame({
+        "content_id": ["dm-1", "p-1", "p-2", "e-1"], "platform": ["messenger", "facebook", "facebook", "facebook"],
+        "created_at": [datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 4, 2, tzinfo=UTC),
+                       datetime(2025, 4, 3, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC)],
+        "text": [DIARY, DIARY.upper(), WEATHER, ""]})
+    keys = history.select(exact_key(pl.col("text")).alias("k"))["k"]
+    corpus = history.with_columns(text_hashes(keys), pl.col("created_at").dt.date().alias("day")).filter(
+        pl.col("content_id").is_in(["p-1", "p-2", "e-1"]))
+    found = later_exact_copies(corpus, history)
+    assert found["content_id"].to_list() == ["p-1"]
+    assert found["first_content_id"].to_list() == ["dm-1"]
+    assert found["day"].to_list() == [date(2025, 4, 2)]
