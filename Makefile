@@ -1,6 +1,7 @@
 # consentry: two commands on a fresh machine.
 #   make run   generate the sample landing zone if needed, build every asset, print a summary
 #   make test  run the test suite (unit, property, in-process Dagster, end to end)
+#   make eval  tagger floors and reports on ../shared/eval-data (needs that folder; CI runs it when present)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test ui lint clean browser-deps
+.PHONY: run test eval ui lint clean browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +22,11 @@ run: $(STAMP)
 
 test: $(STAMP) browser-deps
 	$(PY) -m pytest
+
+EVAL_DATA ?= $(CURDIR)/../shared/eval-data
+eval: $(STAMP)
+	@test -f $(EVAL_DATA)/README.md || { echo "make eval: no eval data at $(EVAL_DATA)"; exit 2; }
+	$(PY) -m pytest -m eval
 
 ui: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME)

@@ -336,6 +336,7 @@ def _majority_irony(path: Path) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["lang", "text", "irony"], orient="row")
 
 
+@pytest.mark.eval
 def test_floor_dialect_vs_standard_ud(eval_data: Path) -> None:
     standard = tag_dialect(_frame(_report_lines(eval_data, "de_pud-ud-test.txt")))
     german = ["gsw", "gsw-FR", "bar", "nds", "de-AT"]
@@ -355,6 +356,7 @@ def test_floor_dialect_vs_standard_ud(eval_data: Path) -> None:
         assert f1 >= f1_floor and acc >= acc_floor, (name, f1, acc)
 
 
+@pytest.mark.eval
 def test_floor_italian_dialects(eval_data: Path) -> None:
     italian = varieties().filter(pl.col("language") == "it").get_column("code").to_list()
     for name, code, floor in (
@@ -387,6 +389,7 @@ def test_floor_italian_dialects(eval_data: Path) -> None:
     assert float(standard_it.get_column("dialect").is_not_null().mean()) <= 0.01
 
 
+@pytest.mark.eval
 def test_floor_swiss_german_vardial(eval_data: Path) -> None:
     folder = eval_data / "vardial-swiss-german"
     gdi = tag_dialect(_frame(_lines(folder / "gdi2019" / "test.txt")))
@@ -407,6 +410,7 @@ def _id10m(path: Path) -> tuple[list[str], list[bool]]:
     return texts, gold
 
 
+@pytest.mark.eval
 @pytest.mark.parametrize(
     ("language", "code", "floor"),
     [
@@ -426,6 +430,7 @@ def test_floor_idioms_id10m(eval_data: Path, language: str, code: str, floor: fl
     assert tp / max(tp + fp, 1) >= 0.6
 
 
+@pytest.mark.eval
 def test_floor_irony_multipico_and_semeval(eval_data: Path) -> None:
     test = identify_language(_majority_irony(eval_data / "multipico" / "MP_test.json"))
     out = tag_humor(test)
