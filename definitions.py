@@ -33,6 +33,7 @@ def resources_from_environment() -> dict[str, object]:
         data_root=data_root,
         ledger_url=os.environ.get("CONSENTRY_LEDGER_URL") or None,
         as_of=os.environ.get("CONSENTRY_AS_OF", ""),
+        purge_alert_after_minutes=float(os.environ.get("CONSENTRY_PURGE_ALERT_MINUTES", "30")),
         # Only the variable's presence is read here; its value reaches the resource through
         # EnvVar, so it never shows in the UI or in run config.
         author_key=dg.EnvVar(AUTHOR_KEY_ENV) if AUTHOR_KEY_ENV in os.environ else DEV_AUTHOR_KEY,

@@ -7,6 +7,7 @@ the as-of time T that every corpus partition built from it carries.
 
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -187,3 +188,25 @@ def consent_state(context: dg.AssetExecutionContext, raw_users: pl.LazyFrame, le
         "ledger_high_water_mark": high_water_mark,
         "author_key": "development key" if author_key.is_development_key else "from CONSENTRY_AUTHOR_KEY",
     })
+
+
+pending_purges = dg.AssetSpec(
+    "pending_purges",
+    description=(
+        "Objections in the ledger that no successful build applies yet, with the corpus days "
+        "still holding the person's words. Recorded by `objection_sensor` (an observation each "
+        "time the pending set changes; no user id, only submission ids and days). Empty means "
+        "every objection is applied; the next release enforces them anyway at its cut."),
+    group_name="consent", kinds={"sensor"}, owners=[OWNER],
+    metadata={"dagster/column_schema": column_schema(
+        {"submission_id": pl.String(), "seq": pl.Int64(), "days": pl.String(), "days_pending": pl.UInt32(),
+         "pending_minutes": pl.Float64()},
+        {"submission_id": "The objection's submission id (never the user id).",
+         "seq": "Its ledger seq: a day's build applies it once built from a consent state that saw this seq.",
+         "days": "Corpus days still holding the person's words (own rows and copies).",
+         "days_pending": "How many.", "pending_minutes": "Minutes since it reached the ledger."}),
+        # An observed asset has no body to point at: link the code that decides what is pending.
+        "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=[dg.LocalFileCodeReference(
+            file_path=str(Path(__file__).resolve().parents[1] / "automation" / "purges.py"), line_number=1,
+            label="automation/purges.py (recorded by objection_sensor)")])},
+)

@@ -157,7 +157,11 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     corpus_parts = split_by_day(corpus, keys, CORPUS_SCHEMA)
     report_parts = split_by_day(report, keys, REPORT_SCHEMA)
     index_parts = split_by_day(index, keys, INDEX_SCHEMA)
-    common = {"as_of": as_of.isoformat(), "policy_version": rules.version}
+    # The ledger high-water mark the consent state saw: the objection sensor reads it per day
+    # to know which objections a day's latest build already applies (pending purges).
+    high_water_mark = int(state["ledger_high_water_mark"].max() or 0) if state.height else 0
+    common = {"as_of": as_of.isoformat(), "policy_version": rules.version,
+              "ledger_high_water_mark": high_water_mark}
     yield dg.Output(
         corpus_parts[keys[0]] if single else corpus_parts,
         output_name="filtered_corpus",

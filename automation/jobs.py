@@ -40,9 +40,10 @@ consent_refresh_job = dg.define_asset_job(
 
 purge_job = dg.define_asset_job(
     "objection_purge_job",
-    selection=dg.AssetSelection.assets("consent_state") | CORPUS_ASSETS | DOWNSTREAM_OF_CORPUS,
-    description=("Re-derive consent state and rebuild one corpus partition that holds an objector's "
-                 "content (and everything downstream of it)."),
+    selection=CORPUS_ASSETS | DOWNSTREAM_OF_CORPUS,
+    description=("Rebuild one corpus partition that holds an objector's words (and everything downstream "
+                 "of it) from the latest consent state, so every purged day is judged at that state's T. "
+                 "The objection sensor refreshes consent state first."),
 )
 
 ALL_JOBS = [daily_content_job, daily_consent_content_job, daily_full_job, consent_refresh_job, purge_job]

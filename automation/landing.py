@@ -106,13 +106,14 @@ def batch_key(prefix: str, paths: list[str]) -> str:
     return f"{prefix}:{digest}"
 
 
-def days_holding_authors(index_root: UPath, author_keys: list[str]) -> list[str]:
-    """Days whose `author_index` partition lists any of `author_keys` (sorted)."""
+def author_days(index_root: UPath, author_keys: list[str]) -> pl.DataFrame:
+    """(`author_key`, `day`) rows of the `author_index` for `author_keys`: every day holding
+    their words (their own rows and others' copies of them), eligible or not."""
+    empty = pl.DataFrame(schema={"author_key": pl.String, "day": pl.Date})
     if not author_keys or not index_root.exists():
-        return []
+        return empty
     files = [str(p) for p in index_root.iterdir() if p.name.endswith(".parquet")]
     if not files:
-        return []
-    days = (pl.scan_parquet(files).filter(pl.col("author_key").is_in(author_keys))
-            .select(pl.col("day").unique().sort()).collect())
-    return [d.isoformat() for d in days["day"].to_list()]
+        return empty
+    return (pl.scan_parquet(files).filter(pl.col("author_key").is_in(author_keys))
+            .select("author_key", "day").unique().sort("day", "author_key").collect())

@@ -4,11 +4,15 @@ All start RUNNING, so a `dagster dev` (or daemon) picks them up without a click;
 README says how to stop or start them in the UI.
 """
 
+import hashlib
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import polars as pl
 
+from assets.metadata import table
 from assets.partitions import DAILY
 from automation.jobs import (
     consent_refresh_job,
@@ -17,13 +21,49 @@ from automation.jobs import (
     daily_full_job,
     purge_job,
 )
-from automation.landing import FileCursor, batch_key, days_holding_authors, group_new_files, list_landed_files
+from automation.landing import (
+    FileCursor,
+    LandedFile,
+    author_days,
+    batch_key,
+    group_new_files,
+    list_landed_files,
+)
+from automation.purges import PurgePlan, plan_purges
+from automation.run_health import fail_dead_runs
+from checks.gate import latest_materialization_records, run_partitions
 from curation.eligibility import author_keys
-from resources import AuthorKeySecret, DataStore, LandingZone, LedgerResource
+from resources import AuthorKeySecret, DataStore, LandingZone, LedgerResource, PurgeSettings
 from resources.alerts import AlertSink
 
 SENSOR_INTERVAL_SECONDS = 15
+PENDING_PURGES = dg.AssetKey("pending_purges")
 MAX_TAG_LENGTH = 4000
+
+
+def _run_start(instance: dg.DagsterInstance, run_id: str, cache: dict[str, float]) -> float:
+    if run_id not in cache:
+        records = instance.get_run_records(filters=dg.RunsFilter(run_ids=[run_id]), limit=1)
+        cache[run_id] = (records[0].start_time or 0.0) if records else 0.0
+    return cache[run_id]
+
+
+def files_already_built(instance: dg.DagsterInstance, files: list[LandedFile]) -> set[str]:
+    """Files older than the start of the run that last built what they feed: the day's
+    `raw_content`, or `raw_users` / `consent_ledger` for users and consent files."""
+    by_day, consent, _ = group_new_files(files)
+    mtimes = {f.path: f.mtime for f in files}
+    starts: dict[str, float] = {}
+    built: set[str] = set()
+    for day, record in latest_materialization_records(instance, dg.AssetKey("raw_content"), by_day).items():
+        start = _run_start(instance, record.run_id, starts)
+        built |= {p for p in by_day[day] if mtimes[p] < start}
+    for path in consent:
+        asset = "raw_users" if path.startswith("users/") else "consent_ledger"
+        latest = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
+        if latest and mtimes[path] < _run_start(instance, latest[0].run_id, starts):
+            built.add(path)
+    return built
 
 
 @dg.sensor(
@@ -37,8 +77,13 @@ MAX_TAG_LENGTH = 4000
 def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
     cursor = FileCursor.parse(context.cursor)
     new, advanced = cursor.new_files(list_landed_files(landing.path()))
+    if not context.cursor:
+        # First tick of a new daemon (e.g. `make ui` after `make run`): files an earlier build
+        # already read are not new.
+        built = files_already_built(context.instance, new)
+        new = [f for f in new if f.path not in built]
     if not new:
-        return dg.SkipReason("no new landing files")
+        return dg.SensorResult(cursor=advanced.dump(), skip_reason="no new landing files")
     by_day, consent, unknown = group_new_files(new)
     valid_days = set(DAILY.get_partition_keys())
     # A day judged before its users and consent are imported would be judged on stale state:
@@ -62,36 +107,146 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
     return dg.SensorResult(run_requests=requests, cursor=advanced.dump())
 
 
+CONSENT_JOBS = {consent_refresh_job.name, daily_consent_content_job.name, daily_full_job.name, "__ASSET_JOB"}
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+FAILED = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+
+
+class PurgeCursor:
+    """The ledger seq up to which every objection is applied everywhere, the objections
+    already alerted on as overdue, and a digest of the last pending state observed."""
+
+    def __init__(self, raw: str | None) -> None:
+        data = json.loads(raw) if raw and raw.startswith("{") else {}
+        # An older cursor (a bare seq) counted requests, not builds: start from 0 again.
+        self.settled: int = int(data.get("settled", 0))
+        self.alerted: list[str] = list(data.get("alerted", []))
+        self.digest: str = data.get("digest", "")
+
+    def dump(self) -> str:
+        return json.dumps({"settled": self.settled, "alerted": self.alerted[-2000:], "digest": self.digest})
+
+
+def _latest_hwm(record: dg.EventLogRecord | None) -> int:
+    """The `ledger_high_water_mark` a materialization recorded (-1: none recorded)."""
+    if record is None or record.asset_materialization is None:
+        return -1
+    value = record.asset_materialization.metadata.get("ledger_high_water_mark")
+    return int(getattr(value, "value", value)) if value is not None else -1
+
+
+def _runs(instance: dg.DagsterInstance, statuses: list[dg.DagsterRunStatus], **filters: object) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(filters=dg.RunsFilter(statuses=statuses, **filters), limit=2000))
+
+
+def purge_plan(instance: dg.DagsterInstance, ledger: LedgerResource, store: DataStore,
+               author_key: AuthorKeySecret, settled: int) -> PurgePlan:
+    """What the ledger asks for after `settled` that the latest builds do not apply yet."""
+    fresh = ledger.open().objections_since(settled)
+    fresh = fresh.filter(pl.col("user_id").is_not_null())
+    if fresh.is_empty():
+        return plan_purges(fresh.select("submission_id", pl.lit(None, pl.String).alias("author_key"), "seq",
+                                        "recorded_at"), pl.DataFrame(), {}, -1, settled)
+    latest_state = instance.fetch_materializations(dg.AssetKey("consent_state"), limit=1).records
+    consent_hwm = _latest_hwm(latest_state[0] if latest_state else None)
+    events = fresh.with_columns(author_keys(fresh["user_id"], author_key.key()).alias("author_key"))
+    index = author_days(store.path("assets", "author_index"), events["author_key"].unique().to_list())
+    days = index["day"].cast(pl.String).unique().to_list()
+    built = latest_materialization_records(instance, dg.AssetKey("filtered_corpus"), days)
+    day_hwm = {day: _latest_hwm(built.get(day)) for day in days}
+    return plan_purges(events, index, day_hwm, consent_hwm, settled)
+
+
 @dg.sensor(
     name="objection_sensor",
     jobs=[purge_job, consent_refresh_job],
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description=("New objections in the ledger → refresh consent state and rebuild only the corpus "
-                 "partitions (and what is downstream) that hold the objectors' content."),
+    description=("Objections in the ledger that no successful build applies yet (pending purges) → "
+                 "one consent refresh, then a rebuild of only the corpus days holding the objectors' "
+                 "words, all at that refresh's T. Failed or killed runs are requested again; an "
+                 "objection pending longer than `purges.alert_after_minutes` raises one alert."),
 )
 def objection_sensor(context: dg.SensorEvaluationContext, ledger: LedgerResource, store: DataStore,
-                     author_key: AuthorKeySecret):
-    seen_seq = int(context.cursor or 0)
-    fresh = ledger.open().objections_since(seen_seq)
-    if fresh.is_empty():
-        return dg.SkipReason(f"no objections after ledger seq {seen_seq}")
-    top = int(fresh["seq"].max())  # type: ignore[arg-type]
-    users = fresh["user_id"].drop_nulls().unique().sort()
-    keys = author_keys(users, author_key.key()).to_list() if users.len() else []
-    days = days_holding_authors(store.path("assets", "author_index"), keys)
-    submissions = ",".join(fresh["submission_id"].to_list())[:MAX_TAG_LENGTH]
-    tags = {"consentry/trigger": "objection", "consentry/submissions": submissions,
-            "consentry/ledger_seq": str(top)}
-    if not days:
-        context.log.info(f"{fresh.height} objections, no corpus content: consent refresh only")
-        requests = [dg.RunRequest(run_key=f"objections:{top}:consent", job_name=consent_refresh_job.name,
-                                  tags=tags)]
-    else:
-        context.log.info(f"{fresh.height} objections: rebuilding {len(days)} partitions {days[:10]}")
-        requests = [dg.RunRequest(run_key=f"objections:{top}:{day}", job_name=purge_job.name, partition_key=day,
-                                  tags=tags) for day in days]
-    return dg.SensorResult(run_requests=requests, cursor=str(top))
+                     author_key: AuthorKeySecret, alerts: AlertSink, purges: PurgeSettings):
+    instance = context.instance
+    now = datetime.now(UTC)
+    fail_dead_runs(instance, now.timestamp())
+    cursor = PurgeCursor(context.cursor)
+    plan = purge_plan(instance, ledger, store, author_key, cursor.settled)
+    cursor.settled = plan.settled_seq
+
+    in_flight = _runs(instance, IN_FLIGHT)
+    consent_busy = any(run.job_name in CONSENT_JOBS for run in in_flight)
+    busy_days: set[str] = set()
+    for run in in_flight:
+        if run.job_name != consent_refresh_job.name:
+            busy_days |= run_partitions(run) or set()
+    attempts = Counter(run.tags.get("consentry/purge_key") for run in
+                       _runs(instance, FAILED, tags={"consentry/trigger": "objection"}))
+
+    pending = plan.by_submission(now)
+    submissions = ",".join(pending["submission_id"].to_list())[:MAX_TAG_LENGTH]
+    requests: list[dg.RunRequest] = []
+    if plan.needs_consent_refresh and not consent_busy:
+        key = f"consent@{plan.target_seq}"
+        requests.append(dg.RunRequest(
+            run_key=f"objections:{key}:{attempts[key]}", job_name=consent_refresh_job.name,
+            tags={"consentry/trigger": "objection", "consentry/purge_key": key,
+                  "consentry/submissions": submissions, "consentry/ledger_seq": str(plan.target_seq)}))
+    for day in plan.purge_days:
+        if day in busy_days:
+            continue
+        key = f"{day}@{plan.consent_hwm}"
+        requests.append(dg.RunRequest(
+            run_key=f"objections:{key}:{attempts[key]}", job_name=purge_job.name, partition_key=day,
+            tags={"consentry/trigger": "objection", "consentry/purge_key": key,
+                  "consentry/submissions": submissions, "consentry/ledger_seq": str(plan.consent_hwm)}))
+
+    overdue = pending.filter((pl.col("pending_minutes") >= purges.alert_after_minutes)
+                             & ~pl.col("submission_id").is_in(cursor.alerted))
+    for row in overdue.iter_rows(named=True):
+        alert = {"kind": "purge_pending", "alert_id": f"purge:{row['submission_id']}", "severity": "ERROR",
+                 "submission_id": row["submission_id"], "ledger_seq": row["seq"], "days": row["days"],
+                 "pending_minutes": row["pending_minutes"],
+                 "summary": (f"objection {row['submission_id']} (ledger seq {row['seq']}) is not applied after "
+                             f"{row['pending_minutes']} min: {len(row['days'])} days still hold the person's words"),
+                 "at": now.isoformat()}
+        try:
+            alerts.send(alert)
+            cursor.alerted.append(row["submission_id"])
+        except Exception as error:  # the sink is down: the next tick tries again
+            context.log.warning(f"alert {alert['alert_id']} not delivered ({error}); will retry")
+
+    observation = pending_observation(plan, pending)
+    digest = hashlib.sha1(json.dumps(observation_state(plan), sort_keys=True).encode()).hexdigest()
+    events = [observation] if digest != cursor.digest else []
+    cursor.digest = digest
+    if requests:
+        context.log.info(f"{pending.height} pending objections: {len(requests)} runs requested")
+    return dg.SensorResult(run_requests=requests, cursor=cursor.dump(), asset_events=events,
+                           skip_reason=None if requests else
+                           f"{pending.height} pending objections, nothing to request")
+
+
+def observation_state(plan: PurgePlan) -> dict[str, object]:
+    return {"pending": sorted(plan.pending["submission_id"].unique().to_list()),
+            "days": sorted(plan.pending["day"].drop_nulls().unique().to_list()), "consent_hwm": plan.consent_hwm}
+
+
+def pending_observation(plan: PurgePlan, pending: pl.DataFrame) -> dg.AssetObservation:
+    """What the privacy team reads on `pending_purges`: no user id, only submissions and days."""
+    shown = pending.with_columns(pl.col("days").list.len().alias("days_pending"),
+                                 pl.col("days").list.join(", ").str.slice(0, 200).alias("days"))
+    return dg.AssetObservation(asset_key=PENDING_PURGES, metadata={
+        "pending_objections": pending.height,
+        "pending_days": len(plan.pending["day"].drop_nulls().unique()),
+        "oldest_pending_minutes": float(pending["pending_minutes"].max() or 0.0),
+        "consent_state_ledger_seq": plan.consent_hwm,
+        "settled_ledger_seq": plan.settled_seq,
+        "pending": table(shown) if pending.height else dg.MetadataValue.md("_no pending purges_"),
+    })
 
 
 @dg.schedule(

@@ -35,21 +35,27 @@ def run_partitions(run: dg.DagsterRun | None) -> set[str] | None:
     return None
 
 
-def latest_materializations(instance: dg.DagsterInstance, asset: dg.AssetKey,
-                            partitions: Iterable[str]) -> dict[str, float]:
-    """Partition → timestamp of its latest materialization (partitions never built are absent)."""
+def latest_materialization_records(instance: dg.DagsterInstance, asset: dg.AssetKey,
+                                   partitions: Iterable[str]) -> dict[str, dg.EventLogRecord]:
+    """Partition → its latest materialization record (partitions never built are absent)."""
     wanted = set(partitions)
-    latest: dict[str, float] = {}
+    latest: dict[str, dg.EventLogRecord] = {}
     cursor: str | None = None
     while wanted - latest.keys():
         result = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset), limit=PAGE, cursor=cursor)
         for record in result.records:
             if record.partition_key in wanted:
-                latest.setdefault(record.partition_key, record.timestamp)
+                latest.setdefault(record.partition_key, record)
         if not result.has_more or not result.records:
             break
         cursor = result.cursor
     return latest
+
+
+def latest_materializations(instance: dg.DagsterInstance, asset: dg.AssetKey,
+                            partitions: Iterable[str]) -> dict[str, float]:
+    """Partition → timestamp of its latest materialization (partitions never built are absent)."""
+    return {p: r.timestamp for p, r in latest_materialization_records(instance, asset, partitions).items()}
 
 
 def latest_check_outcomes(instance: dg.DagsterInstance, key: dg.AssetCheckKey, partitions: set[str],

@@ -77,6 +77,12 @@ class PolicyResource(dg.ConfigurableResource):
         return (run_start or datetime.now(UTC)).astimezone(UTC)
 
 
+class PurgeSettings(dg.ConfigurableResource):
+    """How long an objection may stay pending (no successful build applies it) before one alert."""
+
+    alert_after_minutes: float = 30.0
+
+
 class AuthorKeySecret(dg.ConfigurableResource):
     """The secret of the keyed hash that replaces author ids; never stored beside a corpus."""
 
@@ -92,7 +98,7 @@ class AuthorKeySecret(dg.ConfigurableResource):
 
 def build_resources(*, landing_root: str, data_root: str, ledger_url: str | None = None,
                     as_of: str = "", author_key: str | dg.EnvVar = DEV_AUTHOR_KEY,
-                    min_k_authors: int = 5) -> dict[str, object]:
+                    min_k_authors: int = 5, purge_alert_after_minutes: float = 30.0) -> dict[str, object]:
     """All resources for one environment; `definitions.py` and the tests call this."""
     return {
         "io_manager": ParquetIOManager(base_path=str(UPath(data_root) / "assets")),
@@ -101,4 +107,5 @@ def build_resources(*, landing_root: str, data_root: str, ledger_url: str | None
         "ledger": LedgerResource(url=ledger_url or f"sqlite:///{UPath(data_root) / 'ledger.sqlite'}"),
         "policy": PolicyResource(as_of=as_of, min_k_authors=min_k_authors),
         "author_key": AuthorKeySecret(secret=author_key),
+        "purges": PurgeSettings(alert_after_minutes=purge_alert_after_minutes),
     }

@@ -117,34 +117,167 @@ def three_day_corpus(tmp_path: Path):
     return defs, instance, tmp_path
 
 
-def test_objection_purges_exactly_the_partitions_with_the_objectors_content(three_day_corpus) -> None:
+def run_requests(defs: dg.Definitions, instance: dg.DagsterInstance, requests) -> None:
+    """Execute requested runs in process, as the daemon would launch them."""
+    for request in requests:
+        job = defs.resolve_job_def(request.job_name)
+        assert job.execute_in_process(instance=instance, partition_key=request.partition_key,
+                                      tags=request.tags).success
+
+
+def pending_of(result: dg.SensorResult) -> dict[str, object]:
+    (observation,) = [e for e in result.asset_events if e.asset_key == dg.AssetKey("pending_purges")]
+    return {k: getattr(v, "value", v) for k, v in observation.metadata.items()}
+
+
+def test_nothing_is_pending_after_a_build_so_the_first_tick_requests_nothing(three_day_corpus) -> None:
+    # A `make ui` right after `make run`: the sensor has no cursor, the builds cover the ledger.
+    defs, instance, _ = three_day_corpus
+    first = run_sensor(objection_sensor, sensor_context(defs, instance))
+    assert not first.run_requests
+    assert pending_of(first)["pending_objections"] == 0
+
+
+def test_objection_refreshes_consent_once_then_purges_exactly_the_days_with_the_objectors_content(
+        three_day_corpus) -> None:
     defs, instance, tmp_path = three_day_corpus
-    start = run_sensor(objection_sensor, sensor_context(defs, instance))  # notifications only: skip
-    cursor = start.cursor
+    start = run_sensor(objection_sensor, sensor_context(defs, instance))
     record_objection(defs, "alice", submission_id="sub-alice")
-    result = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=cursor))
-    assert sorted(r.partition_key for r in result.run_requests) == ["2025-04-01", "2025-04-05", "2025-04-09"]
-    assert {r.job_name for r in result.run_requests} == {"objection_purge_job"}
-    assert all(r.tags["consentry/submissions"] == "sub-alice" for r in result.run_requests)
-    again = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=result.cursor))
-    assert not again.run_requests
+    refresh = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=start.cursor))
+    # Step one: a new consent state (one T for every purged day); nothing is purged before it.
+    assert [(r.job_name, r.partition_key) for r in refresh.run_requests] == [("consent_refresh_job", None)]
+    assert pending_of(refresh)["pending_objections"] == 1
+    run_requests(defs, instance, refresh.run_requests)
+    purge = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=refresh.cursor))
+    assert sorted(r.partition_key for r in purge.run_requests) == ["2025-04-01", "2025-04-05", "2025-04-09"]
+    assert {r.job_name for r in purge.run_requests} == {"objection_purge_job"}
+    assert all(r.tags["consentry/submissions"] == "sub-alice" for r in purge.run_requests)
+    # Not yet built: the same requests again, under the same run keys (the daemon launches each once).
+    again = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=purge.cursor))
+    assert sorted(r.run_key for r in again.run_requests) == sorted(r.run_key for r in purge.run_requests)
+    run_requests(defs, instance, purge.run_requests)
+    done = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=again.cursor))
+    assert not done.run_requests
+    assert pending_of(done)["pending_objections"] == 0
+    assert json.loads(done.cursor)["settled"] >= 1
+    corpus = pl.read_parquet(tmp_path / "data" / "assets" / "filtered_corpus" / "*.parquet")
+    assert sorted(corpus["content_id"]) == ["b-2025-04-02", "b-2025-04-03"]
 
 
-def test_objection_without_content_rebuilds_no_partition(three_day_corpus) -> None:
+def test_objection_without_content_refreshes_consent_only(three_day_corpus) -> None:
     defs, instance, _ = three_day_corpus
     record_objection(defs, "quiet", submission_id="sub-quiet")
-    result = run_sensor(objection_sensor, sensor_context(defs, instance, cursor="0"))
+    result = run_sensor(objection_sensor, sensor_context(defs, instance))
     assert [(r.job_name, r.partition_key) for r in result.run_requests] == [("consent_refresh_job", None)]
+    run_requests(defs, instance, result.run_requests)
+    after = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=result.cursor))
+    assert not after.run_requests and pending_of(after)["pending_objections"] == 0
+
+
+def test_first_landing_tick_after_a_build_requests_only_what_is_new(three_day_corpus) -> None:
+    # `make ui` right after `make run`: every landing file was read by that build.
+    defs, instance, tmp_path = three_day_corpus
+    first = run_sensor(landing_zone_sensor, sensor_context(defs, instance))
+    assert not first.run_requests
+    assert first.cursor  # the files are remembered, so a later tick does not look again
+    late = write_jsonl(content_file(tmp_path / "landing", "facebook", "2025-04-05", "part-late.jsonl"),
+                       [post("late-1", "carol", "2025-04-05T12:00:00+00:00")])
+    touch(late, datetime.now(UTC).timestamp() + 5)
+    second = run_sensor(landing_zone_sensor, sensor_context(defs, instance, cursor=first.cursor))
+    assert [(r.job_name, r.partition_key) for r in second.run_requests] == [("daily_content_job", "2025-04-05")]
+
+
+def refreshed_purge_requests(defs: dg.Definitions, instance: dg.DagsterInstance) -> dg.SensorResult:
+    record_objection(defs, "bob", submission_id="sub-bob")
+    refresh = run_sensor(objection_sensor, sensor_context(defs, instance))
+    run_requests(defs, instance, refresh.run_requests)
+    purge = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=refresh.cursor))
+    assert sorted(r.partition_key for r in purge.run_requests) == ["2025-04-02", "2025-04-03"]
+    return purge
+
+
+def add_run(instance: dg.DagsterInstance, request: dg.RunRequest, status: dg.DagsterRunStatus) -> dg.DagsterRun:
+    """A run of `request` as the daemon would have recorded it, in `status`."""
+    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster._core.utils import make_new_run_id
+
+    tags = {**request.tags, "dagster/partition": request.partition_key, "dagster/run_key": request.run_key}
+    return instance.add_run(DagsterRun(job_name=request.job_name, run_id=make_new_run_id(), tags=tags,
+                                       status=status))
+
+
+def test_a_failed_purge_run_is_requested_again_under_a_new_key(three_day_corpus) -> None:
+    defs, instance, _ = three_day_corpus
+    purge = refreshed_purge_requests(defs, instance)
+    failed = next(r for r in purge.run_requests if r.partition_key == "2025-04-02")
+    add_run(instance, failed, dg.DagsterRunStatus.FAILURE)
+    retry = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=purge.cursor))
+    keys = {r.partition_key: r.run_key for r in retry.run_requests}
+    assert set(keys) == {"2025-04-02", "2025-04-03"}
+    assert keys["2025-04-02"] != failed.run_key and keys["2025-04-02"].endswith(":1")
+
+
+def test_a_day_with_a_purge_in_flight_is_not_requested_twice(three_day_corpus) -> None:
+    defs, instance, _ = three_day_corpus
+    purge = refreshed_purge_requests(defs, instance)
+    queued = next(r for r in purge.run_requests if r.partition_key == "2025-04-03")
+    add_run(instance, queued, dg.DagsterRunStatus.STARTING)
+    later = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=purge.cursor))
+    assert [r.partition_key for r in later.run_requests] == ["2025-04-02"]
+
+
+def test_a_killed_purge_run_is_failed_alerted_once_and_retried(three_day_corpus) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from automation.run_health import fail_dead_runs
+
+    defs, instance, tmp_path = three_day_corpus
+    purge = refreshed_purge_requests(defs, instance)
+    killed = next(r for r in purge.run_requests if r.partition_key == "2025-04-02")
+    run = add_run(instance, killed, dg.DagsterRunStatus.NOT_STARTED)
+    worker = subprocess.Popen([sys.executable, "-c", "pass"])
+    worker.wait()  # its pid is now free: the worker is gone, as after kill -9
+    instance.report_dagster_event(dg.DagsterEvent(event_type_value="PIPELINE_START", job_name=run.job_name,
+                                                  pid=worker.pid), run_id=run.run_id)
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
+    assert fail_dead_runs(instance, time.time() + 60) == [run.run_id]
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert fail_dead_runs(instance, time.time() + 60) == []
+    retry = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=purge.cursor))
+    assert any(r.partition_key == "2025-04-02" and r.run_key != killed.run_key for r in retry.run_requests)
+    sink_path = tmp_path / "alerts.jsonl"
+    sink = JsonlAlertSink(path=str(sink_path))
+    first = run_sensor(alert_sensor, sensor_context(defs, instance, alerts=sink))
+    run_sensor(alert_sensor, sensor_context(defs, instance, cursor=first.cursor, alerts=sink))
+    assert [a["run_id"] for a in read_alerts(sink_path) if a["kind"] == "run_failed"] == [run.run_id]
+
+
+def test_an_overdue_purge_raises_one_alert_without_the_user_id(three_day_corpus) -> None:
+    from resources import PurgeSettings
+
+    defs, instance, tmp_path = three_day_corpus
+    record_objection(defs, "alice", submission_id="sub-alice")
+    sink_path = tmp_path / "purge-alerts.jsonl"
+    extra = {"alerts": JsonlAlertSink(path=str(sink_path)), "purges": PurgeSettings(alert_after_minutes=0)}
+    first = run_sensor(objection_sensor, sensor_context(defs, instance, **extra))
+    second = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=first.cursor, **extra))
+    assert second.run_requests  # still pending: still requested
+    alerts = read_alerts(sink_path)
+    assert [(a["kind"], a["submission_id"]) for a in alerts] == [("purge_pending", "sub-alice")]
+    assert "alice" not in json.dumps(alerts).replace("sub-alice", "")
+    assert second.asset_events == []  # the pending set did not change: no new observation
 
 
 def test_purge_run_removes_the_objector_from_the_corpus(three_day_corpus) -> None:
     defs, instance, tmp_path = three_day_corpus
     record_objection(defs, "alice", datetime(2025, 6, 1, tzinfo=UTC), submission_id="sub-alice")
-    result = run_sensor(objection_sensor, sensor_context(defs, instance, cursor="0"))
-    job = defs.resolve_job_def("objection_purge_job")
-    for request in result.run_requests:
-        run = job.execute_in_process(instance=instance, partition_key=request.partition_key, tags=request.tags)
-        assert run.success
+    cursor = None
+    for _ in range(3):
+        result = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=cursor))
+        run_requests(defs, instance, result.run_requests)
+        cursor = result.cursor
     corpus = pl.read_parquet(tmp_path / "data" / "assets" / "filtered_corpus" / "*.parquet")
     assert sorted(corpus["content_id"]) == ["b-2025-04-02", "b-2025-04-03"]
 

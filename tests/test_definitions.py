@@ -13,7 +13,8 @@ from definitions import defs
 
 ASSETS = {
     "raw_content", "content_quarantine", "raw_users", "users_quarantine", "consent_ledger",
-    "ledger_quarantine", "consent_state", "filtered_corpus", "exclusion_report", "author_index", "corpus_release",
+    "ledger_quarantine", "consent_state", "pending_purges", "filtered_corpus", "exclusion_report", "author_index",
+    "corpus_release",
     "dialect_subset", "idiom_subset", "humor_subset", "local_knowledge_subset",
 }
 CHECKS = {
@@ -59,7 +60,7 @@ def test_every_asset_is_described_grouped_and_owned() -> None:
         assert node.description and len(node.description) > 40, key
         assert node.group_name in {"raw", "consent", "corpus", "subsets", "release"}, key
         assert node.owners, key
-        assert node.kinds and node.kinds <= {"polars", "parquet", "sqlite"}, key
+        assert node.kinds and node.kinds <= {"polars", "parquet", "sqlite", "sensor"}, key
         schema = node.metadata.get("dagster/column_schema")
         columns = getattr(schema, "schema", schema).columns if schema is not None else []
         assert columns, key
