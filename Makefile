@@ -29,7 +29,7 @@ eval: $(STAMP)
 	$(PY) -m pytest -m eval
 
 ui: $(STAMP)
-	@mkdir -p $(DAGSTER_HOME)
+	$(PY) -m automation.instance
 	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 lint: $(STAMP)

@@ -23,6 +23,7 @@ import polars as pl
 from upath import UPath
 
 from assets.partitions import partition_bounds
+from automation.instance import ensure_instance_home
 from curation.ingest import content_days
 from curation.release import verify_release
 
@@ -36,16 +37,6 @@ def landing_has_data(root: UPath) -> bool:
         (root / folder).exists() and any((root / folder).iterdir())
         for folder in ("content", "users", "notifications", "objections")
     )
-
-
-def ensure_instance_home() -> Path:
-    """DAGSTER_HOME from the environment (the Makefile defaults it to `.dagster_home/`)."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
-    return home
 
 
 def sample_as_of(root: UPath) -> str:

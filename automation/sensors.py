@@ -364,6 +364,7 @@ def run_failure_alerts(instance: dg.DagsterInstance, cursor: AlertCursor) -> lis
                  "in the alert sink. Undelivered alerts are kept and retried on the next tick."),
 )
 def alert_sensor(context: dg.SensorEvaluationContext, alerts: AlertSink):
+    fail_dead_runs(context.instance, datetime.now(UTC).timestamp())  # a killed run alerts as failed
     cursor = AlertCursor(context.cursor)
     check_keys = list(context.repository_def.asset_graph.asset_check_keys)  # type: ignore[union-attr]
     queue = cursor.pending + check_alerts(context.instance, check_keys, cursor) \

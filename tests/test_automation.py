@@ -389,3 +389,21 @@ def test_webhook_sink_posts_json_to_a_local_server() -> None:
         server.shutdown()
     with pytest.raises(OSError):  # nobody listens any more: the sensor keeps the alert pending
         WebhookAlertSink(url=f"http://127.0.0.1:{server.server_port}/alerts", timeout_seconds=2).send({"x": 1})
+
+
+def test_instance_home_bounds_the_run_queue_and_monitors_runs(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from automation.instance import OLD_GENERATED, ensure_instance_home
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(OLD_GENERATED)  # what an earlier `make run` wrote
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    ensure_instance_home()
+    instance = dg.DagsterInstance.from_config(str(home))
+    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2
+    assert instance.run_monitoring_enabled
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")  # an operator's own file stays
+    ensure_instance_home()
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
