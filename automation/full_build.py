@@ -24,7 +24,9 @@ from upath import UPath
 
 from assets.partitions import partition_bounds
 from automation.instance import ensure_instance_home
+from automation.run_health import fail_dead_runs
 from curation.ingest import content_days
+from curation.leftovers import remove_leftovers
 from curation.release import verify_release
 
 SAMPLE_MANIFEST = "SAMPLE.json"
@@ -131,8 +133,16 @@ def main() -> int:
     print(f"building every asset over {keys[0]}..{keys[1]} in one run" if keys else
           "no content partitions: building users and consent only", flush=True)
     print(f"as-of time T: {as_of or 'the run start'}", flush=True)
+    if data_root.protocol in ("", "file", "local"):
+        local_root = Path(str(data_root))
+        removed = remove_leftovers(local_root / "assets") + remove_leftovers(local_root / "releases", recursive=False)
+        if removed:
+            print(f"removed {len(removed)} leftovers of killed writers (temporary files, release staging)")
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
+        dead = fail_dead_runs(instance, time.time())
+        if dead:
+            print(f"marked {len(dead)} runs failed whose process is gone: {', '.join(dead)}")
         result = job.execute_in_process(
             instance=instance, tags=tags, run_config=run_config, raise_on_error=False,
             asset_selection=list(selection.resolve(definitions.defs.resolve_asset_graph())) if selection else None,

@@ -15,28 +15,20 @@ from pathlib import Path
 
 import dagster as dg
 
+from curation.leftovers import pid_alive
+
 GRACE_SECONDS = 30  # a run that just started may not have written RUN_START yet
 
 
 def worker_alive(pid: int) -> bool:
     """True if `pid` is a live Python process on this machine (zombies count as dead)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        return True
-    status = Path(f"/proc/{pid}/stat")
-    if status.exists():
-        try:
-            fields = status.read_text().rsplit(")", 1)[1].split()
-            if fields and fields[0] == "Z":
-                return False
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return False
-        return b"python" in cmdline or b"dagster" in cmdline
-    return True
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return not cmdline.exists() or b"python" in cmdline.read_bytes() or b"dagster" in cmdline.read_bytes()
+    except OSError:
+        return False
 
 
 def run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:

@@ -30,6 +30,8 @@ from typing import Any
 
 import polars as pl
 
+from curation.leftovers import remove_leftovers, staging_name
+
 MANIFEST = "manifest.json"
 AUTHORS = "authors.parquet"
 COMMITMENTS = "excluded_commitments.parquet"
@@ -75,7 +77,8 @@ def write_release(releases_root: Path, corpus_by_day: Mapping[str, pl.DataFrame]
                   settings: Mapping[str, Any]) -> tuple[Path, dict[str, Any], bool]:
     """Write a release; returns (folder, manifest, created). An identical release is reused."""
     releases_root.mkdir(parents=True, exist_ok=True)
-    staging = releases_root / f".staging-{secrets.token_hex(6)}"
+    remove_leftovers(releases_root, recursive=False)  # staging folders of killed cuts
+    staging = releases_root / staging_name(secrets.token_hex(6))
     (staging / "corpus").mkdir(parents=True)
     try:
         files: dict[str, dict[str, Any]] = {}

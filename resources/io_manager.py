@@ -25,6 +25,8 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
+from curation.leftovers import remove_leftovers, tmp_prefix
+
 
 def write_parquet_atomic(frame: pl.DataFrame, path: UPath | Path | str) -> None:
     """Write `frame` to `path`; locally via temp file + rename so the write is all or nothing."""
@@ -32,7 +34,8 @@ def write_parquet_atomic(frame: pl.DataFrame, path: UPath | Path | str) -> None:
     if target.protocol in ("", "file", "local"):
         local = Path(target.path)
         local.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=local.parent, prefix=f".{local.name}.", suffix=".tmp")
+        remove_leftovers(local.parent, recursive=False)  # temporaries of killed writers
+        fd, tmp = tempfile.mkstemp(dir=local.parent, prefix=tmp_prefix(local.name), suffix=".tmp")
         os.close(fd)
         try:
             frame.write_parquet(tmp, compression="zstd", statistics=True)
