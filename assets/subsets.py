@@ -86,6 +86,17 @@ def tag_corpus(corpus: pl.DataFrame) -> pl.DataFrame:
     return tagged.select(list(SUBSET_SCHEMA)).cast({k: v for k, v in TAG_SCHEMA.items()})  # type: ignore[arg-type]
 
 
+def select_subsets(tagged: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Each subset's rows of the tagged corpus, before the guard and the balance."""
+    return {
+        "dialect_subset": tagged.filter(pl.col("dialect").is_not_null()),
+        "idiom_subset": tagged.filter(pl.col("idioms").list.len() > 0),
+        # The sarcasm flag alone is too weak to select on (F1 0.32 on MultiPICo, bench/TAGGERS.md).
+        "humor_subset": tagged.filter(pl.col("humor_score") >= HUMOR_THRESHOLD),
+        "local_knowledge_subset": tagged.filter(pl.col("own_country_entities").list.len() > 0),
+    }
+
+
 def guard_and_balance(frame: pl.DataFrame, settings: SubsetSettings, k: int) -> tuple[pl.DataFrame, dict[str, object]]:
     """The k-author guard and the per-country cap, alternated until stable (`curation.balance.guarded_balance`),
     so the guard holds on exactly what is written; the drop counts add up over every round."""
@@ -146,13 +157,7 @@ def corpus_subsets(context: dg.AssetExecutionContext, config: SubsetSettings, fi
     days = [date.fromisoformat(k) for k in keys]
     corpus = filtered_corpus.filter(pl.col("day").is_in(days)).collect()
     tagged = tag_corpus(corpus)
-    subsets = {
-        "dialect_subset": tagged.filter(pl.col("dialect").is_not_null()),
-        "idiom_subset": tagged.filter(pl.col("idioms").list.len() > 0),
-        # The sarcasm flag alone is too weak to select on (F1 0.32 on MultiPICo, bench/TAGGERS.md).
-        "humor_subset": tagged.filter(pl.col("humor_score") >= HUMOR_THRESHOLD),
-        "local_knowledge_subset": tagged.filter(pl.col("own_country_entities").list.len() > 0),
-    }
+    subsets = select_subsets(tagged)
     k = max(config.k_authors, policy.min_k_authors)
     balance_meta = {}
     for name in list(subsets):
