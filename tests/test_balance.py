@@ -123,7 +123,7 @@ def test_balance_after_the_guard_breaks_it_and_guarded_balance_does_not() -> Non
     result = guarded_balance(frame, KEYS, k=2, config=config)
     kept = result.kept
     assert k_author_groups(kept, KEYS)["authors"].min() >= 2
-    again, rebalanced_away, _ = balance_by_country(kept, config)
+    _, rebalanced_away, _ = balance_by_country(kept, config)
     assert rebalanced_away.is_empty(), "the caps hold on the output"
     assert kept.group_by("country").len()["len"].max() <= 0.25 * kept.height
     assert result.rounds >= 3  # guard+balance, the guard again (and a rebalance), a round that removes nothing

@@ -125,5 +125,5 @@ def test_generated_sample_subsets_keep_k_authors(tmp_path: Path, items: int, use
     for settings_ in (SubsetSettings(max_share_per_country=0.05), SubsetSettings(max_share_per_country=0.25, seed=3)):
         for k_ in (2, 5):
             for name, frame in subsets.items():
-                kept, meta = guard_and_balance(frame, settings_, k_)
+                kept, _ = guard_and_balance(frame, settings_, k_)
                 assert below_k(kept, k_).is_empty(), (name, settings_, k_)
