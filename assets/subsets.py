@@ -3,7 +3,8 @@
 The corpus is tagged once (`curation.taggers`, `curation.local_knowledge`), and each
 subset keeps the rows that carry its tag. Before a subset is written, the k-author guard
 drops rows whose (country, place mentioned, dialect) combination fewer than k authors
-share, and the per-country sampler caps every country's share (`curation.balance`).
+share, and the per-country sampler caps every country's share; the two alternate until
+neither removes a row, so both hold on what is written (`curation.balance.guarded_balance`).
 Subset rows keep every corpus column, so the checks can prove that each row is still in
 the corpus and still passes the consent rules.
 """
@@ -16,7 +17,7 @@ import polars as pl
 from assets.corpus import CORPUS_SCHEMA, split_by_day
 from assets.metadata import column_schema, table
 from assets.partitions import DAILY, SINGLE_RUN
-from curation.balance import BalanceConfig, balance_by_country, k_author_guard
+from curation.balance import BalanceConfig, guarded_balance
 from curation.local_knowledge import ENTITY_DTYPE, tag_local_knowledge
 from curation.taggers import tag_dialect, tag_humor, tag_idioms
 from resources import PolicyResource
@@ -85,18 +86,28 @@ def tag_corpus(corpus: pl.DataFrame) -> pl.DataFrame:
     return tagged.select(list(SUBSET_SCHEMA)).cast({k: v for k, v in TAG_SCHEMA.items()})  # type: ignore[arg-type]
 
 
+def select_subsets(tagged: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Each subset's rows of the tagged corpus, before the guard and the balance."""
+    return {
+        "dialect_subset": tagged.filter(pl.col("dialect").is_not_null()),
+        "idiom_subset": tagged.filter(pl.col("idioms").list.len() > 0),
+        # The sarcasm flag alone is too weak to select on (F1 0.32 on MultiPICo, bench/TAGGERS.md).
+        "humor_subset": tagged.filter(pl.col("humor_score") >= HUMOR_THRESHOLD),
+        "local_knowledge_subset": tagged.filter(pl.col("own_country_entities").list.len() > 0),
+    }
+
+
 def guard_and_balance(frame: pl.DataFrame, settings: SubsetSettings, k: int) -> tuple[pl.DataFrame, dict[str, object]]:
-    """Drop rows that would expose fewer than k authors, then cap each country's share."""
-    guarded, exposed = k_author_guard(frame, GUARD_KEYS, k=k)
+    """The k-author guard and the per-country cap, alternated until stable (`curation.balance.guarded_balance`),
+    so the guard holds on exactly what is written; the drop counts add up over every round."""
     config = BalanceConfig(max_share=settings.max_share_per_country, min_rows=settings.min_rows_per_country,
                            seed=settings.seed)
-    balanced, dropped, per_country = balance_by_country(guarded, config)
-    reasons = dropped.group_by("balance_reason").len()
-    return balanced, {
+    result = guarded_balance(frame, GUARD_KEYS, k=k, config=config)
+    return result.kept, {
         "rows_tagged": frame.height,
-        "dropped_fewer_than_k_authors": exposed.height,
-        **{f"dropped_{r}": int(n) for r, n in reasons.iter_rows()},
-        "per_country_before_after": table(per_country),
+        **{f"dropped_{reason}": n for reason, n in result.dropped_by_reason().items()},
+        "guard_balance_rounds": result.rounds,
+        "per_country_before_after": table(result.per_country),
         "guard_k": k,
         "max_share_per_country": settings.max_share_per_country,
     }
@@ -141,18 +152,12 @@ def _subset_out(description: str) -> dg.AssetOut:
 def corpus_subsets(context: dg.AssetExecutionContext, config: SubsetSettings, filtered_corpus: pl.LazyFrame,
                    policy: PolicyResource):
     """Tag the corpus rows of the days built once; each subset keeps the rows with its tag,
-    then passes the k-author guard and the per-country sampler."""
+    then passes the k-author guard and the per-country sampler (alternated until stable)."""
     keys = context.partition_keys
     days = [date.fromisoformat(k) for k in keys]
     corpus = filtered_corpus.filter(pl.col("day").is_in(days)).collect()
     tagged = tag_corpus(corpus)
-    subsets = {
-        "dialect_subset": tagged.filter(pl.col("dialect").is_not_null()),
-        "idiom_subset": tagged.filter(pl.col("idioms").list.len() > 0),
-        # The sarcasm flag alone is too weak to select on (F1 0.32 on MultiPICo, bench/TAGGERS.md).
-        "humor_subset": tagged.filter(pl.col("humor_score") >= HUMOR_THRESHOLD),
-        "local_knowledge_subset": tagged.filter(pl.col("own_country_entities").list.len() > 0),
-    }
+    subsets = select_subsets(tagged)
     k = max(config.k_authors, policy.min_k_authors)
     balance_meta = {}
     for name in list(subsets):

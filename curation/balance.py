@@ -9,6 +9,13 @@ same input and seed always give the same sample.
 Guard: a dialect post about a small town can point back at one person. Every combination
 of (country, place mentioned, dialect) in a subset must be shared by at least `k`
 distinct authors; rows that would expose a smaller group are dropped, with a reason.
+
+Order (`guarded_balance`): the guard must hold on what is written, and sampling a capped
+country can leave a group with fewer than k authors, while the guard's removals can
+change the caps. So guard and balance alternate until a whole round removes nothing:
+the result is then a fixed point of both, i.e. every group has >= k authors and no
+country exceeds its cap. Every round that goes on removes at least one row, so this ends
+after at most (rows + 1) rounds; `max_rounds` bounds it with a clear error.
 """
 
 from __future__ import annotations
@@ -71,26 +78,37 @@ def _seeded_rank(seed: int) -> pl.Expr:
     )
 
 
-def balance_by_country(frame: pl.DataFrame, config: BalanceConfig = BalanceConfig(),
-                       country: str = "country") -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(kept rows, dropped rows with `balance_reason`, per-country table before/after)."""
-    counts = dict(frame.group_by(country).len().iter_rows())
+def _balance_ranked(ranked: pl.DataFrame, config: BalanceConfig,
+                    country: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Balance rows that already carry their seeded `_rank` (computed once per guarded balance)."""
+    counts = dict(ranked.group_by(country).len().iter_rows())
     eligible = {c: n for c, n in counts.items() if c is not None and n >= config.min_rows}
     caps = country_caps(eligible, config.max_share)
-    ranked = frame.with_columns(_seeded_rank(config.seed).alias("_rank")).with_columns(
-        pl.col("_rank").rank("ordinal").over(country).alias("_order"))
+    ordered = ranked.with_columns(pl.col("_rank").rank("ordinal").over(country).alias("_order"))
     cap_expr = pl.col(country).replace_strict(caps, default=0, return_dtype=pl.Int64)
     reason = (pl.when(~pl.col(country).is_in(list(caps)) | pl.col(country).is_null()).then(pl.lit(TOO_FEW_ROWS))
               .when(pl.col("_order") > cap_expr).then(pl.lit(OVER_SHARE)))
-    marked = ranked.with_columns(reason.alias("balance_reason")).drop("_rank", "_order")
+    marked = ordered.with_columns(reason.alias("balance_reason")).drop("_order")
     kept = marked.filter(pl.col("balance_reason").is_null()).drop("balance_reason")
     dropped = marked.filter(pl.col("balance_reason").is_not_null())
-    table = (frame.group_by(country).len("before")
-             .join(kept.group_by(country).len("after"), on=country, how="left")
-             .with_columns(pl.col("after").fill_null(0))
-             .with_columns((pl.col("after") / pl.col("after").sum()).round(4).alias("share_after"))
-             .sort("before", descending=True))
-    return kept, dropped, table
+    return kept, dropped
+
+
+def _per_country_table(before: pl.DataFrame, after: pl.DataFrame, country: str) -> pl.DataFrame:
+    return (before.group_by(country).len("before")
+            .join(after.group_by(country).len("after"), on=country, how="left")
+            .with_columns(pl.col("after").fill_null(0))
+            .with_columns((pl.col("after") / pl.col("after").sum()).round(4).alias("share_after"))
+            .sort("before", descending=True))
+
+
+def balance_by_country(frame: pl.DataFrame, config: BalanceConfig = BalanceConfig(),
+                       country: str = "country") -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(kept rows, dropped rows with `balance_reason`, per-country table before/after)."""
+    ranked = frame.with_columns(_seeded_rank(config.seed).alias("_rank"))
+    kept, dropped = _balance_ranked(ranked, config, country)
+    kept, dropped = kept.drop("_rank"), dropped.drop("_rank")
+    return kept, dropped, _per_country_table(frame, kept, country)
 
 
 def k_author_groups(frame: pl.DataFrame, keys: list[str], author: str = "author_key") -> pl.DataFrame:
@@ -121,3 +139,65 @@ def k_author_guard(frame: pl.DataFrame, keys: list[str], k: int = 5,
     kept = marked.filter(pl.col("guard_reason").is_null()).drop("_row", "guard_reason")
     dropped = marked.filter(pl.col("guard_reason").is_not_null()).drop("_row")
     return kept, dropped
+
+
+class GuardDidNotConverge(RuntimeError):
+    """Guard and balance still removed rows after `max_rounds` rounds."""
+
+
+@dataclass(frozen=True)
+class GuardedBalance:
+    """What `guarded_balance` wrote and why the rest went.
+
+    `dropped` holds every removed row with `drop_reason` (FEWER_THAN_K, TOO_FEW_ROWS or
+    OVER_SHARE) and `drop_round` (1-based); `rounds` counts guard→balance rounds, the last
+    of which removed nothing.
+    """
+
+    kept: pl.DataFrame
+    dropped: pl.DataFrame
+    per_country: pl.DataFrame
+    rounds: int
+
+    def dropped_by_reason(self) -> dict[str, int]:
+        """Rows removed per reason over all rounds (every reason present, 0 if none)."""
+        counts = dict(self.dropped.group_by("drop_reason").len().iter_rows())
+        return {reason: int(counts.get(reason, 0)) for reason in (FEWER_THAN_K, TOO_FEW_ROWS, OVER_SHARE)}
+
+
+def guarded_balance(frame: pl.DataFrame, keys: list[str], k: int = 5, config: BalanceConfig = BalanceConfig(),
+                    author: str = "author_key", country: str = "country",
+                    max_rounds: int = 100) -> GuardedBalance:
+    """The k-author guard and the per-country sampler, alternated until neither removes a row.
+
+    Balancing after the guard can thin a group below k authors; guarding after the balance can
+    push a country's share over its cap (or its rows under `min_rows`). A round is guard then
+    balance; the loop stops at the first round that removes nothing, so the result passes the
+    guard and the balance unchanged: every (keys) group has >= k distinct authors and every
+    country is within its cap. Rows are only ever removed, so each further round removes at
+    least one: the loop ends within rows + 1 rounds; `max_rounds` caps it with an error.
+    """
+    if max_rounds < 1:
+        raise ValueError("max_rounds must be >= 1")
+    if "_rank" in frame.columns:
+        raise ValueError("guarded_balance needs the column name `_rank` for itself")
+    current = frame.with_columns(_seeded_rank(config.seed).alias("_rank"))
+    removed: list[pl.DataFrame] = []
+    for round_no in range(1, max_rounds + 1):
+        guarded, exposed = k_author_guard(current, keys, k=k, author=author)
+        balanced, capped = _balance_ranked(guarded, config, country)
+        for part, column in ((exposed, "guard_reason"), (capped, "balance_reason")):
+            if part.height:
+                removed.append(part.rename({column: "drop_reason"})
+                               .with_columns(pl.lit(round_no, pl.Int32).alias("drop_round")))
+        if balanced.height == current.height:
+            kept = balanced.drop("_rank")
+            empty = frame.head(0).with_columns(pl.lit(None, pl.String).alias("drop_reason"),
+                                               pl.lit(None, pl.Int32).alias("drop_round"))
+            dropped = pl.concat([empty, *(part.drop("_rank") for part in removed)], how="vertical")
+            return GuardedBalance(kept, dropped, _per_country_table(frame, kept, country), round_no)
+        current = balanced
+    raise GuardDidNotConverge(
+        f"k-author guard (k={k}) and per-country balance (max_share={config.max_share}, "
+        f"min_rows={config.min_rows}) still removed rows after {max_rounds} rounds "
+        f"({frame.height} rows in, {current.height} left); raise max_rounds or review the settings")

@@ -1,4 +1,5 @@
-"""Per-country sampler quotas and determinism; the k-author guard on a case exposing one person."""
+"""Per-country sampler quotas and determinism; the k-author guard on a case exposing one person;
+guard and balance together (`guarded_balance`): the guard holds on the output and the caps too."""
 
 import polars as pl
 import pytest
@@ -10,11 +11,15 @@ from curation.balance import (
     OVER_SHARE,
     TOO_FEW_ROWS,
     BalanceConfig,
+    GuardDidNotConverge,
     balance_by_country,
     country_caps,
+    guarded_balance,
     k_author_groups,
     k_author_guard,
 )
+
+KEYS = ["country", "places", "dialect"]
 
 
 def rows(counts: dict[str, int]) -> pl.DataFrame:
@@ -88,3 +93,115 @@ def test_guard_disabled_for_k_below_two(k: int) -> None:
     frame = pl.DataFrame({"author_key": ["a"], "country": ["CH"], "dialect": ["gsw"]})
     kept, dropped = k_author_guard(frame, ["country", "dialect"], k=k)
     assert kept.height == 1 and dropped.is_empty()
+
+
+def fragile_groups() -> pl.DataFrame:
+    """DE: 10 places each mentioned by exactly 2 authors (one row each), so any cut of DE breaks
+    a pair; FR, IT, ES, NL: 10 rows by 10 authors about one place. With max_share 0.25 DE's cap is
+    13 of its 20 rows: an odd number, so balancing after the guard must leave a place with 1 author."""
+    de = [("DE", f"de-{p}-{a}", f"P{p}") for p in range(10) for a in range(2)]
+    others = [(c, f"{c}-{a}", f"{c}-town") for c in ("FR", "IT", "ES", "NL") for a in range(10)]
+    rows_ = de + others
+    return pl.DataFrame({
+        "content_id": [f"c{i}" for i in range(len(rows_))],
+        "country": [c for c, _, _ in rows_],
+        "author_key": [a for _, a, _ in rows_],
+        "places": [[p] for _, _, p in rows_],
+        "dialect": [None] * len(rows_),
+    }, schema_overrides={"dialect": pl.String})
+
+
+def test_balance_after_the_guard_breaks_it_and_guarded_balance_does_not() -> None:
+    frame = fragile_groups()
+    config = BalanceConfig(max_share=0.25, min_rows=5, seed=1)
+    # The old order: guard, then balance. The guard keeps everything, the sampler breaks a pair.
+    guarded, exposed = k_author_guard(frame, KEYS, k=2)
+    assert exposed.is_empty()
+    sampled, _, _ = balance_by_country(guarded, config)
+    assert k_author_groups(sampled, KEYS)["authors"].min() < 2
+
+    result = guarded_balance(frame, KEYS, k=2, config=config)
+    kept = result.kept
+    assert k_author_groups(kept, KEYS)["authors"].min() >= 2
+    _, rebalanced_away, _ = balance_by_country(kept, config)
+    assert rebalanced_away.is_empty(), "the caps hold on the output"
+    assert kept.group_by("country").len()["len"].max() <= 0.25 * kept.height
+    assert result.rounds >= 3  # guard+balance, the guard again (and a rebalance), a round that removes nothing
+    # Counts tell the truth: every input row is kept or dropped once, with its reason.
+    assert kept.height + result.dropped.height == frame.height
+    assert set(kept["content_id"]).isdisjoint(result.dropped["content_id"])
+    by_reason = result.dropped_by_reason()
+    assert by_reason[FEWER_THAN_K] >= 1 and by_reason[OVER_SHARE] >= 7 and by_reason[TOO_FEW_ROWS] == 0
+    assert sum(by_reason.values()) == result.dropped.height
+    late_guard = result.dropped.filter((pl.col("drop_reason") == FEWER_THAN_K) & (pl.col("drop_round") >= 2))
+    assert late_guard.height == by_reason[FEWER_THAN_K], "the guard's removals after the sampler are counted"
+    table = dict(result.per_country.select("country", "before").iter_rows())
+    assert table["DE"] == 20
+
+
+def test_guarded_balance_is_deterministic_and_seeded() -> None:
+    frame = fragile_groups()
+    config = BalanceConfig(max_share=0.25, min_rows=5, seed=1)
+    a = guarded_balance(frame, KEYS, k=2, config=config)
+    b = guarded_balance(frame.reverse(), KEYS, k=2, config=config)
+    assert sorted(a.kept["content_id"]) == sorted(b.kept["content_id"])
+    picks = {tuple(sorted(guarded_balance(frame, KEYS, k=2, config=BalanceConfig(max_share=0.25, seed=s))
+                          .kept["content_id"])) for s in range(6)}
+    assert len(picks) > 1, "the seed decides which rows a capped country keeps"
+
+
+def test_guarded_balance_stops_with_a_clear_error_at_its_bound() -> None:
+    with pytest.raises(GuardDidNotConverge, match="after 1 rounds"):
+        guarded_balance(fragile_groups(), KEYS, k=2, config=BalanceConfig(max_share=0.25, seed=1), max_rounds=1)
+
+
+def test_guarded_balance_on_an_empty_frame() -> None:
+    result = guarded_balance(fragile_groups().head(0), KEYS, k=5)
+    assert result.kept.is_empty() and result.dropped.is_empty() and result.rounds == 1
+
+
+@st.composite
+def subset_frames(draw: st.DrawFn) -> pl.DataFrame:
+    """Countries of uneven size made of groups near k authors (so a cap cuts into them), authors
+    shared between a country's groups, and rows naming zero to two places."""
+    rows_: list[tuple[str, str, list[str], str | None]] = []
+    for country in draw(st.lists(st.sampled_from(["DE", "FR", "IT", "ES", "NL", "CH", "AT"]), min_size=1,
+                                 max_size=6, unique=True)):
+        for _ in range(draw(st.integers(0, 6))):
+            places = draw(st.lists(st.sampled_from(["Bern", "Basel", "Köln", "Lyon"]), max_size=2, unique=True))
+            dialect = draw(st.sampled_from([None, "gsw", "bar"]))
+            for author in draw(st.lists(st.integers(0, 10), min_size=1, max_size=8)):
+                rows_ += [(country, f"{country}-{author}", places, dialect)] * draw(st.integers(1, 3))
+    return pl.DataFrame({
+        "content_id": [f"c{i}" for i in range(len(rows_))],
+        "country": [c for c, _, _, _ in rows_],
+        "author_key": [a for _, a, _, _ in rows_],
+        "places": [p for _, _, p, _ in rows_],
+        "dialect": [d for _, _, _, d in rows_],
+    }, schema={"content_id": pl.String, "country": pl.String, "author_key": pl.String,
+               "places": pl.List(pl.String), "dialect": pl.String})
+
+
+@settings(max_examples=80, deadline=None)
+@given(subset_frames(), st.integers(1, 6), st.floats(0.1, 1.0), st.integers(0, 6), st.integers(0, 2**31))
+def test_guarded_balance_output_passes_the_guard_and_the_caps(
+        frame: pl.DataFrame, k: int, share: float, min_rows: int, seed: int) -> None:
+    config = BalanceConfig(max_share=share, min_rows=min_rows, seed=seed)
+    result = guarded_balance(frame, KEYS, k=k, config=config)
+    kept = result.kept
+    if k > 1:  # the rule the subset check applies
+        assert k_author_groups(kept, KEYS).filter(pl.col("authors") < k).is_empty()
+    _, rebalanced_away, _ = balance_by_country(kept, config)
+    assert rebalanced_away.is_empty()
+    per_country = kept.group_by("country").len()
+    if kept.height:
+        assert per_country["len"].min() >= min_rows
+        if share * per_country.height >= 1:
+            assert per_country["len"].max() <= share * kept.height + 1e-9
+        else:  # too few countries for the share: an equal split
+            assert per_country["len"].n_unique() == 1
+    assert kept.height + result.dropped.height == frame.height
+    assert sorted([*kept["content_id"], *result.dropped["content_id"]]) == sorted(frame["content_id"])
+    assert sum(result.dropped_by_reason().values()) == result.dropped.height
+    assert sorted(guarded_balance(frame.reverse(), KEYS, k=k, config=config).kept["content_id"]) == \
+        sorted(kept["content_id"])

@@ -1,11 +1,18 @@
-"""Dialect, idiom and humor subsets built by Dagster: tagged rows of the corpus, proven by checks."""
+"""Dialect, idiom and humor subsets built by Dagster: tagged rows of the corpus, proven by checks;
+on generated samples the k-author guard holds on what is written."""
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 
+from assets.subsets import GUARD_KEYS, SubsetSettings, guard_and_balance, select_subsets, tag_corpus
+from checks.subsets import SUBSETS
+from curation.balance import k_author_groups
 from definitions import build_definitions
+from demo.generate import generate_landing_zone
 from tests.landing import (
     UNBALANCED,
     content_file,
@@ -78,3 +85,45 @@ def test_late_objection_fails_the_subset_consent_check(tmp_path: Path) -> None:
     outcomes = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
     assert outcomes[("dialect_subset", "consent_rules_hold_now")] is False
     assert outcomes[("humor_subset", "consent_rules_hold_now")] is True
+
+
+# (items, users, days, seed, k, max_share): small samples where guarding before balancing left a
+# group below k in a written subset (local_knowledge_subset), as on the 300,000-item `make run`.
+SAMPLES = [(3000, 600, 10, 11, 3, 0.1), (5000, 800, 10, 12, 5, 0.15)]
+
+
+def below_k(frame: pl.DataFrame, k: int) -> pl.DataFrame:
+    """The subset check's rule (checks/subsets.py): groups with fewer than k distinct authors."""
+    return k_author_groups(frame, GUARD_KEYS).filter(pl.col("authors") < k)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("items", "users", "days", "seed", "k", "share"), SAMPLES)
+def test_generated_sample_subsets_keep_k_authors(tmp_path: Path, items: int, users: int, days: int, seed: int,
+                                                 k: int, share: float) -> None:
+    start = date(2025, 4, 1)
+    manifest = generate_landing_zone(tmp_path / "landing", seed=seed, items=items, users=users, start=start,
+                                     days=days)
+    defs = build_definitions(resources_for(tmp_path, as_of=manifest["recommended_as_of"], min_k_authors=k))
+    result = materialize_all(defs, dg.DagsterInstance.ephemeral(), str(start), str(start + timedelta(days=days - 1)),
+                             run_config={"ops": {"corpus_subsets": {"config": {"max_share_per_country": share}}}})
+    assert result.success
+    guard = {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()
+             if e.check_name == "k_author_guard_holds"}
+    assert guard == dict.fromkeys(SUBSETS, True)
+    metadata = {m.materialization.asset_key.to_user_string(): m.materialization.metadata
+                for m in result.get_asset_materialization_events()}
+    for subset in SUBSETS:
+        written = read(tmp_path, subset)
+        assert written.height > 0 and below_k(written, k).is_empty(), subset
+        meta = {key: value.value for key, value in metadata[subset].items()}
+        dropped = sum(v for key, v in meta.items() if key.startswith("dropped_"))
+        assert meta["rows_tagged"] == written.height + dropped, "every tagged row is written or counted dropped"
+
+    # The subset building code on the same corpus over more settings: the rule holds on every output.
+    subsets = select_subsets(tag_corpus(read(tmp_path, "filtered_corpus")))
+    for settings_ in (SubsetSettings(max_share_per_country=0.05), SubsetSettings(max_share_per_country=0.25, seed=3)):
+        for k_ in (2, 5):
+            for name, frame in subsets.items():
+                kept, _ = guard_and_balance(frame, settings_, k_)
+                assert below_k(kept, k_).is_empty(), (name, settings_, k_)
