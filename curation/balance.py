@@ -116,7 +116,7 @@ def k_author_groups(frame: pl.DataFrame, keys: list[str], author: str = "author_
     exploded = frame.select(author, *keys)
     for key in keys:
         if isinstance(exploded.schema[key], pl.List):
-            exploded = exploded.explode(key)
+            exploded = exploded.explode(key, empty_as_null=True)  # a row naming no place is in the "no place" group
     return exploded.group_by(keys).agg(pl.col(author).n_unique().alias("authors"))
 
 
@@ -130,7 +130,7 @@ def k_author_guard(frame: pl.DataFrame, keys: list[str], k: int = 5,
     exploded = indexed.select("_row", author, *keys)
     for key in keys:
         if isinstance(exploded.schema[key], pl.List):
-            exploded = exploded.explode(key)
+            exploded = exploded.explode(key, empty_as_null=True)  # a row naming no place is in the "no place" group
     small = exploded.with_columns(pl.col(author).n_unique().over(keys).alias("_authors")).filter(
         pl.col("_authors") < k)
     bad_rows = small["_row"].unique()

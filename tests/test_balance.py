@@ -205,3 +205,19 @@ def test_guarded_balance_output_passes_the_guard_and_the_caps(
     assert sum(result.dropped_by_reason().values()) == result.dropped.height
     assert sorted(guarded_balance(frame.reverse(), KEYS, k=k, config=config).kept["content_id"]) == \
         sorted(kept["content_id"])
+
+
+def test_a_row_naming_no_place_is_guarded_in_the_no_place_group() -> None:
+    # The only speaker of a rare dialect who names no place must not pass unguarded (polars 2
+    # drops empty lists on explode unless told otherwise).
+    frame = pl.DataFrame({
+        "author_key": ["lone", "a", "b", "c"],
+        "country": ["CH", "CH", "CH", "CH"],
+        "places": [[], ["Bern"], ["Bern"], ["Bern"]],
+        "dialect": ["gsw-VS", "gsw-BE", "gsw-BE", "gsw-BE"],
+    }, schema_overrides={"places": pl.List(pl.String)})
+    kept, dropped = k_author_guard(frame, ["country", "places", "dialect"], k=3)
+    assert dropped["author_key"].to_list() == ["lone"]
+    assert kept["author_key"].to_list() == ["a", "b", "c"]
+    groups = k_author_groups(frame, ["country", "places", "dialect"])
+    assert groups.filter(pl.col("places").is_null())["authors"].to_list() == [1]
