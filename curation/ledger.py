@@ -190,7 +190,8 @@ def redacted_url(url: str) -> str:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 - an unparsable URL is shown as nothing rather than leaked
         return "<unparsable database URL>"
-    return parsed.set(username=None, password=None, query={}).render_as_string(hide_password=True)
+    bare = sa.engine.URL.create(parsed.drivername, host=parsed.host, port=parsed.port, database=parsed.database)
+    return bare.render_as_string(hide_password=True)
 
 
 def _now_iso() -> str:
