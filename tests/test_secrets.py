@@ -4,9 +4,10 @@ through EnvVar, and no raw user id, birth date or e-mail in Dagster metadata or 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -26,6 +27,7 @@ USER_IDS = ["usr-Q7XK-ana", "usr-Q7XK-bo", "usr-Q7XK-cem", "usr-Q7XK-dee"]
 BIRTH_DATES = ["1987-03-14", "1979-11-23", "2009-08-17", "1993-02-27"]
 EMAILS = ["ana.q7xk@example.org", "stranger.q7xk@example.net"]
 BAD_BIRTH_DATE = "1990-13-45"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # -- the key file ----------------------------------------------------------------------------
@@ -64,15 +66,17 @@ def test_losing_the_creation_race_reads_the_winners_key(tmp_path: Path, monkeypa
     assert [p.name for p in tmp_path.iterdir()] == ["author.key"]
 
 
-def _create(path: str) -> str:
-    return load_or_create_key(Path(path))
-
-
 def test_processes_racing_get_one_key(tmp_path: Path) -> None:
-    path = str(tmp_path / "author.key")
-    with multiprocessing.get_context("fork").Pool(6) as pool:
-        keys = pool.map(_create, [path] * 24)
-    assert len(set(keys)) == 1 and keys[0] == Path(path).read_text().strip()
+    """Eight processes started together on a missing file: one key, whoever wins."""
+    path = tmp_path / "author.key"
+    code = "import sys; from pathlib import Path; from curation.keyfile import load_or_create_key as k; " \
+           "print(k(Path(sys.argv[1])))"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+             for _ in range(8)]
+    keys = [proc.communicate(timeout=60)[0].strip() for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs)
+    assert len(set(keys)) == 1 and keys[0] == path.read_text().strip()
+    assert [p.name for p in tmp_path.iterdir()] == ["author.key"]
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
