@@ -10,10 +10,11 @@ from assets import all_assets
 from automation.jobs import ALL_JOBS
 from automation.sensors import alert_sensor, daily_schedule, landing_zone_sensor, objection_sensor
 from checks.registry import all_checks
-from resources import DEV_AUTHOR_KEY, build_resources
+from curation.keyfile import KEY_ENV, default_key_file
+from resources import build_resources
 from resources.alerts import AlertSink, JsonlAlertSink, SlackAlertSink, WebhookAlertSink, default_alert_path
 
-AUTHOR_KEY_ENV = "CONSENTRY_AUTHOR_KEY"
+LEDGER_URL_ENV = "CONSENTRY_LEDGER_URL"
 
 
 def alert_sink_from_environment(data_root: str) -> AlertSink:
@@ -26,17 +27,23 @@ def alert_sink_from_environment(data_root: str) -> AlertSink:
 
 
 def resources_from_environment() -> dict[str, object]:
-    """Local defaults, overridden by CONSENTRY_* variables; secrets only via EnvVar."""
+    """Local defaults, overridden by CONSENTRY_* variables; secrets only via EnvVar.
+
+    Of a secret (the author key, the ledger URL, which may hold a password) only the
+    variable's presence is read here; its value reaches the resource through EnvVar, so
+    it never shows in the UI or in run config. Without CONSENTRY_AUTHOR_KEY the
+    installation's generated key file is used (`curation.keyfile`).
+    """
     data_root = os.environ.get("CONSENTRY_DATA", "data")
+    configured_key = bool(os.environ.get(KEY_ENV))
     return {**build_resources(
         landing_root=os.environ.get("CONSENTRY_LANDING", os.path.join(data_root, "landing")),
         data_root=data_root,
-        ledger_url=os.environ.get("CONSENTRY_LEDGER_URL") or None,
+        ledger_url=dg.EnvVar(LEDGER_URL_ENV) if os.environ.get(LEDGER_URL_ENV) else None,
         as_of=os.environ.get("CONSENTRY_AS_OF", ""),
         purge_alert_after_minutes=float(os.environ.get("CONSENTRY_PURGE_ALERT_MINUTES", "30")),
-        # Only the variable's presence is read here; its value reaches the resource through
-        # EnvVar, so it never shows in the UI or in run config.
-        author_key=dg.EnvVar(AUTHOR_KEY_ENV) if AUTHOR_KEY_ENV in os.environ else DEV_AUTHOR_KEY,
+        author_key=dg.EnvVar(KEY_ENV) if configured_key else None,
+        author_key_file=None if configured_key else str(default_key_file(os.environ)),
     ), "alerts": alert_sink_from_environment(data_root)}
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.metadata import column_schema, counts_by, markdown_preview, table
+from assets.metadata import column_schema, counts_by, markdown_preview, pseudonymised, table
 from assets.raw import QUARANTINE_COLUMNS
 from curation import contract as c
 from curation.eligibility import STATE_SCHEMA
 from curation.eligibility import consent_state as derive_consent_state
 from curation.ingest import empty_quarantine, ingest, list_record_files
+from curation.keyfile import GENERATED, KEY_ENV
 from resources import AuthorKeySecret, LandingZone, LedgerResource, PolicyResource
 
 OWNER = "team:privacy"
@@ -93,7 +94,8 @@ def _ingest_folder(landing: LandingZone, rtype: c.RecordType) -> tuple[list, pl.
         ),
     },
 )
-def consent_ledger(context: dg.AssetExecutionContext, landing: LandingZone, ledger: LedgerResource):
+def consent_ledger(context: dg.AssetExecutionContext, landing: LandingZone, ledger: LedgerResource,
+                   author_key: AuthorKeySecret):
     """Import every landing file of `notifications/` and `objections/` into the ledger."""
     store = ledger.open()
     totals = {"inserted": 0, "unchanged": 0, "conflicts": 0}
@@ -121,7 +123,7 @@ def consent_ledger(context: dg.AssetExecutionContext, landing: LandingZone, ledg
     conflicts = store.conflicts()
     yield dg.Output(events, output_name="consent_ledger", metadata={
         "dagster/row_count": events.height,
-        "ledger": ledger.url.split("@")[-1],  # never show credentials of a database URL
+        "ledger": ledger.display_url,  # never the credentials of a database URL
         "ledger_high_water_mark": store.high_water_mark(),
         "records_read": read,
         "events_inserted": totals["inserted"],
@@ -132,7 +134,7 @@ def consent_ledger(context: dg.AssetExecutionContext, landing: LandingZone, ledg
         "objections": objections.height,
         "objections_by_action": counts_by(objections, "action"),
         "notifications_by_channel": counts_by(notifications, "channel"),
-        "preview": markdown_preview(events.tail(5)),
+        "preview": markdown_preview(pseudonymised(events.tail(5), "user_id", author_key.key())),
     })
     yield dg.Output(quarantine, output_name="ledger_quarantine", metadata={
         "dagster/row_count": quarantine.height,
@@ -154,10 +156,11 @@ def consent_ledger(context: dg.AssetExecutionContext, landing: LandingZone, ledg
 def consent_state(context: dg.AssetExecutionContext, raw_users: pl.LazyFrame, ledger: LedgerResource,
                   policy: PolicyResource, author_key: AuthorKeySecret) -> dg.Output[pl.DataFrame]:
     """Derive every user's author-level eligibility from the snapshot and the ledger at T."""
-    if author_key.is_development_key:
-        context.log.warning(
-            "author_key: using the built-in DEVELOPMENT key. Set CONSENTRY_AUTHOR_KEY in the "
-            "environment for anything that leaves this machine.")
+    key = author_key.describe()
+    if key["origin"] == GENERATED:
+        context.log.info(
+            f"author_key: this installation's generated key (fingerprint {key['fingerprint']}, file "
+            f"{author_key.key_file}); set {KEY_ENV} to share one key across machines.")
     store = ledger.open()
     high_water_mark = store.high_water_mark()
     rules = policy.policy()
@@ -186,7 +189,8 @@ def consent_state(context: dg.AssetExecutionContext, raw_users: pl.LazyFrame, le
         "policy_version": rules.version,
         "policy": dg.MetadataValue.json(rules.to_dict()),
         "ledger_high_water_mark": high_water_mark,
-        "author_key": "development key" if author_key.is_development_key else "from CONSENTRY_AUTHOR_KEY",
+        "author_key_origin": key["origin"],
+        "author_key_fingerprint": key["fingerprint"],
     })
 
 

@@ -1,4 +1,10 @@
-"""Small helpers that turn polars frames into Dagster UI metadata (tables, previews, schemas)."""
+"""Small helpers that turn polars frames into Dagster UI metadata (tables, previews, schemas).
+
+Metadata is stored in the event log and shown to everyone with UI access, so a preview
+never carries a raw user id, birth date or e-mail: ids become their keyed `author_key`
+(`pseudonymised`), birth dates a known/unknown flag, and a quarantine detail keeps the
+field name but not the value that broke it (`masked_detail`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ from collections.abc import Mapping
 
 import dagster as dg
 import polars as pl
+
+from curation.eligibility import author_keys
 
 _DAGSTER_TYPES = {
     pl.String: "string", pl.Int64: "int", pl.Int32: "int", pl.UInt32: "int", pl.UInt64: "int",
@@ -58,3 +66,18 @@ def counts_by(frame: pl.DataFrame, column: str) -> dict[str, int]:
     """`{value: rows}` for one column, sorted by value (null shown as "null")."""
     grouped = frame.group_by(column).len().sort(column, nulls_last=True)
     return {("null" if k is None else str(k)): int(n) for k, n in grouped.iter_rows()}
+
+
+def pseudonymised(frame: pl.DataFrame, id_column: str, secret: bytes) -> pl.DataFrame:
+    """`id_column` replaced, in place, by `author_key` (its keyed hash): a preview that names nobody."""
+    position = frame.columns.index(id_column)
+    keyed = frame.with_columns(author_keys(pl.col(id_column), secret).alias("author_key"))
+    columns = [c for c in keyed.columns if c not in (id_column, "author_key")]
+    columns.insert(position, "author_key")
+    return keyed.select(columns)
+
+
+def masked_detail(column: str = "detail") -> pl.Expr:
+    """A quarantine detail without the offending value (`birth_date=1990-13-45` → `birth_date=…`),
+    since the value may be an id, a birth date or an e-mail."""
+    return pl.col(column).str.replace(r"=.*$", "=…")

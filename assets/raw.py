@@ -2,13 +2,15 @@
 
 Thin wiring over `curation.ingest`; the reconciliation `valid + quarantined == read` is
 checked while the asset runs (a check spec) so the numbers come from the same read.
+Previews in the metadata name nobody: user ids appear as their `author_key`, birth dates
+only as known/unknown (see `assets.metadata`).
 """
 
 
 import dagster as dg
 import polars as pl
 
-from assets.metadata import column_schema, counts_by, markdown_preview, table
+from assets.metadata import column_schema, counts_by, markdown_preview, masked_detail, pseudonymised, table
 from assets.partitions import DAILY, SINGLE_RUN, partition_bounds
 from curation import contract as c
 from curation.ingest import (
@@ -19,7 +21,7 @@ from curation.ingest import (
     latest_users,
     list_record_files,
 )
-from resources import LandingZone
+from resources import AuthorKeySecret, LandingZone
 
 OWNER = "team:data-platform"
 RECONCILES = "valid_plus_quarantined_equals_read"
@@ -98,7 +100,7 @@ def _reconciliation(per_day: pl.DataFrame) -> dg.AssetCheckResult:
     partitions_def=DAILY,
     backfill_policy=SINGLE_RUN,
 )
-def raw_content(context: dg.AssetExecutionContext, landing: LandingZone):
+def raw_content(context: dg.AssetExecutionContext, landing: LandingZone, author_key: AuthorKeySecret):
     """Ingest one or many days of content files; a run over a range reads each day once."""
     first, last = partition_bounds()
     root = landing.path()
@@ -129,7 +131,7 @@ def raw_content(context: dg.AssetExecutionContext, landing: LandingZone):
             "files_read": int(per_day["files"].sum()),
             "rows_by_platform": counts_by(all_valid, "platform"),
             "per_day": table(per_day),
-            "preview": markdown_preview(all_valid.drop("text").head(5)),
+            "preview": markdown_preview(pseudonymised(all_valid.drop("text").head(5), "author_id", author_key.key())),
         },
     )
     yield dg.Output(
@@ -139,7 +141,7 @@ def raw_content(context: dg.AssetExecutionContext, landing: LandingZone):
             "dagster/row_count": all_bad.height,
             "by_reason": table(all_bad.group_by("reason").len("rows").sort("rows", descending=True)),
             **{f"quarantined_{reason}": int(n) for reason, n in counts_by(all_bad, "reason").items()},
-            "preview": markdown_preview(all_bad.select("source_file", "line", "reason", "detail")),
+            "preview": markdown_preview(all_bad.select("source_file", "line", "reason", masked_detail())),
         },
     )
     yield _reconciliation(per_day)
@@ -163,7 +165,7 @@ def raw_content(context: dg.AssetExecutionContext, landing: LandingZone):
         ),
     },
 )
-def raw_users(context: dg.AssetExecutionContext, landing: LandingZone):
+def raw_users(context: dg.AssetExecutionContext, landing: LandingZone, author_key: AuthorKeySecret):
     """Ingest every users file; a conflicting record for one user inside one file is quarantined."""
     files = list_record_files(landing.path("users"))
     result = ingest(files, c.USERS, duplicate_key=["source_file", "user_id"])
@@ -178,7 +180,9 @@ def raw_users(context: dg.AssetExecutionContext, landing: LandingZone):
         "birth_date_unknown": snapshot["birth_date"].null_count(),
         "accounts_deleted": int(snapshot["deleted_at"].is_not_null().sum()),
         "files": len(result.files),
-        "preview": markdown_preview(snapshot.head(5)),
+        "preview": markdown_preview(pseudonymised(
+            snapshot.head(5).with_columns(pl.col("birth_date").is_not_null().alias("birth_date")),
+            "user_id", author_key.key()).rename({"birth_date": "birth_date_known"})),
     })
     yield dg.Output(result.quarantine, output_name="users_quarantine", metadata={
         "dagster/row_count": result.quarantine.height,

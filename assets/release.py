@@ -42,7 +42,8 @@ def release_settings(frames: list[pl.DataFrame]) -> dict[str, object]:
     description=(
         "An immutable, versioned release folder `<data>/releases/<release_id>/`: the corpus "
         "files of every materialized partition, `manifest.json` (counts, sha256 of each file, "
-        "as-of T, policy version, ledger high-water mark, settings, exclusions by reason, "
+        "as-of T, policy version, ledger high-water mark, the author key's fingerprint and origin, "
+        "settings, exclusions by reason, "
         "a salted-hash commitment of the excluded subjects) and the author_keys it holds. "
         "At the cut it judges every row again against the current user snapshot and the ledger "
         "(objections, withdrawals, notifications, deletions up to the high-water mark it records) "
@@ -97,6 +98,8 @@ def corpus_release(context: dg.AssetExecutionContext, store: DataStore, ledger: 
         exclusion_counts=exclusion_counts,
         settings={**release_settings(list(frames.values())),
                   "ledger_high_water_mark": high_water_mark,
+                  # which key made the author_keys (its fingerprint, never the key) and where it came from
+                  "author_key": author_key.describe(),
                   "cut_at": cut_at.isoformat(),
                   "removed_at_cut": {"rows": cut.removed.height, "by_reason": cut.removed_by_reason,
                                      "partitions": sorted({str(d) for d in cut.removed["day"].to_list()})},
@@ -115,6 +118,9 @@ def corpus_release(context: dg.AssetExecutionContext, store: DataStore, ledger: 
         "excluded_subjects": manifest["excluded_subjects"]["count"],
         "removed_at_cut": cut.removed.height,
         "ledger_high_water_mark": high_water_mark,
+        # a release written before fingerprints were recorded says so
+        "author_key_origin": manifest.get("author_key", {}).get("origin", "not recorded"),
+        "author_key_fingerprint": manifest.get("author_key", {}).get("fingerprint", "not recorded"),
         "rows_by_platform": manifest["rows_by_platform"],
         "as_of": manifest["as_of"],
     })

@@ -1,18 +1,34 @@
 """`python -m automation.affected_releases USER_ID…`: every release that held a person's content.
 
 After a late objection, the privacy team needs to know which earlier (immutable) releases
-held the objector's content. The user id is turned into its `author_key` with the secret
-from CONSENTRY_AUTHOR_KEY (the development key when unset, with a warning).
+held the objector's content. The user id is turned into its `author_key` with the key the
+builds used: CONSENTRY_AUTHOR_KEY when set, else this installation's generated key file
+(never created here: a new key would match nothing). A release whose manifest records
+another key's fingerprint is named, since its answer cannot be trusted.
 """
 
 import argparse
+import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from curation.eligibility import author_key
-from curation.release import affected_releases, prove_excluded
-from resources import DEV_AUTHOR_KEY
+from curation.keyfile import KEY_ENV, default_key_file, fingerprint, read_key
+from curation.release import MANIFEST, affected_releases, prove_excluded
+
+
+def installation_key(env: Mapping[str, str]) -> bytes:
+    """The configured key, else the generated one; a clear error when neither exists."""
+    if env.get(KEY_ENV):
+        return env[KEY_ENV].encode("utf-8")
+    path = default_key_file(env)
+    try:
+        return read_key(path).encode("utf-8")
+    except FileNotFoundError:
+        raise SystemExit(f"no author key: {KEY_ENV} is not set and {path} does not exist "
+                         "(no build has generated one on this installation)") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,16 +36,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("user_ids", nargs="+")
     parser.add_argument("--data", default=os.environ.get("CONSENTRY_DATA", "data"))
     args = parser.parse_args(argv)
-    secret = os.environ.get("CONSENTRY_AUTHOR_KEY")
-    if not secret:
-        print("warning: CONSENTRY_AUTHOR_KEY is not set, using the development key", file=sys.stderr)
-        secret = DEV_AUTHOR_KEY
+    secret = installation_key(os.environ)
+    ours = fingerprint(secret)
     releases = Path(args.data) / "releases"
+    built = sorted(r for r in releases.iterdir() if r.is_dir() and not r.name.startswith(".")
+                   and (r / MANIFEST).exists()) if releases.exists() else []
+    foreign = [r.name for r in built
+               if json.loads((r / MANIFEST).read_text()).get("author_key", {}).get("fingerprint", ours) != ours]
+    if foreign:
+        print(f"warning: built with another author key (fingerprint differs from {ours}), answers for them "
+              f"are meaningless: {', '.join(foreign)}", file=sys.stderr)
     for user_id in args.user_ids:
-        key = author_key(user_id, secret.encode())
+        key = author_key(user_id, secret)
         held = affected_releases(releases, key)
-        excluded_in = [r.name for r in sorted(releases.iterdir()) if r.is_dir() and not r.name.startswith(".")
-                       and (r / "manifest.json").exists() and prove_excluded(r, key)] if releases.exists() else []
+        excluded_in = [r.name for r in built if prove_excluded(r, key)]
         print(f"{user_id}: held by {len(held)} release(s): {', '.join(held) or '-'}; "
               f"proven excluded in: {', '.join(excluded_in) or '-'}")
     return 0

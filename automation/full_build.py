@@ -99,6 +99,9 @@ def summarize(data_root: UPath, keys: tuple[str, str] | None) -> str:
             problems = verify_release(Path(str(newest[-1])))
             lines.append(f"release:      {newest[-1]}  (manifest "
                          f"{'verifies' if not problems else 'DOES NOT verify: ' + '; '.join(problems[:3])})")
+            key = json.loads((Path(str(newest[-1])) / "manifest.json").read_text()).get("author_key", {})
+            lines.append(f"author key:   {key.get('origin', 'not recorded')} (fingerprint "
+                         f"{key.get('fingerprint', '-')}; README, Secrets)")
     return "\n".join(lines)
 
 

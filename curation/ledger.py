@@ -38,6 +38,7 @@ ISO_FORMAT_IN = "%Y-%m-%dT%H:%M:%S%.fZ"
 ACTIONS: tuple[str, ...] = ("object", "withdraw")
 _CHUNK = 500  # ids per IN (...) lookup: well under SQLite's bound-parameter limit
 _PG_LOCK_KEY = 0x636F6E73656E74  # "consent": one advisory lock serialises ledger writers
+_APPEND_ONLY = "consent ledger is append-only"
 
 NOTIFICATION_SCHEMA: dict[str, pl.DataType] = {
     "notification_id": pl.String(),
@@ -161,6 +162,38 @@ _OBJECTION = _Kind(
 )
 
 
+def postgres_guard_ddl() -> tuple[str, list[tuple[str, str, str]]]:
+    """The PostgreSQL guard: one trigger function, and per table (trigger, table, CREATE TRIGGER).
+
+    Row-level BEFORE UPDATE OR DELETE triggers do not fire on TRUNCATE, so every table also
+    gets a statement-level BEFORE TRUNCATE trigger.
+    """
+    function = (
+        "CREATE OR REPLACE FUNCTION consentry_ledger_append_only() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        f"RAISE EXCEPTION USING MESSAGE = '{_APPEND_ONLY}: ' || TG_OP || ' refused'; END $$"
+    )
+    triggers = []
+    for table in _LEDGER_TABLES:
+        triggers.append((f"{table.name}_append_only", table.name,
+                         f"CREATE TRIGGER {table.name}_append_only BEFORE UPDATE OR DELETE ON {table.name} "
+                         "FOR EACH ROW EXECUTE FUNCTION consentry_ledger_append_only()"))
+        triggers.append((f"{table.name}_no_truncate", table.name,
+                         f"CREATE TRIGGER {table.name}_no_truncate BEFORE TRUNCATE ON {table.name} "
+                         "FOR EACH STATEMENT EXECUTE FUNCTION consentry_ledger_append_only()"))
+    return function, triggers
+
+
+def redacted_url(url: str) -> str:
+    """A database URL without user, password or query (which may carry one): safe for metadata."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as nothing rather than leaked
+        return "<unparsable database URL>"
+    bare = sa.engine.URL.create(parsed.drivername, host=parsed.host, port=parsed.port, database=parsed.database)
+    return bare.render_as_string(hide_password=True)
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -174,13 +207,15 @@ class ConsentLedger:
     """Append-only event store for notifications and objections (SQLAlchemy Core).
 
     `url`: `sqlite:///path/ledger.sqlite` (parent folder created, WAL mode) or a
-    `postgresql://...` URL. Tables and guards are created if missing.
+    `postgresql://...` URL (driven by psycopg 3). Tables and guards are created if missing.
     """
 
     def __init__(self, url: str) -> None:
         self.url = url
         parsed = make_url(url)
         self._dialect = parsed.get_backend_name()
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the dependency
         kwargs: dict[str, Any] = {}
         if self._dialect == "sqlite":
             database = parsed.database or ""
@@ -191,7 +226,7 @@ class ConsentLedger:
             elif not database.startswith("file:"):
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             kwargs.setdefault("connect_args", {}).setdefault("timeout", 60)
-        self._engine: Engine = sa.create_engine(url, **kwargs)
+        self._engine: Engine = sa.create_engine(parsed, **kwargs)
         if self._dialect == "sqlite":
             self._install_sqlite_hooks(memory)
         self._create_schema()
@@ -246,34 +281,28 @@ class ConsentLedger:
 
     def _create_guards(self, conn: Connection) -> None:
         """Database-level refusal of row modification/removal on every ledger table."""
-        msg = "consent ledger is append-only"
         if self._dialect == "sqlite":
+            # SQLite has no TRUNCATE; a DELETE trigger also disables its truncate optimisation.
             for table in _LEDGER_TABLES:
                 for event in ("UPDATE", "DELETE"):
                     conn.exec_driver_sql(
                         f"CREATE TRIGGER IF NOT EXISTS {table.name}_no_{event.lower()} "
                         f"BEFORE {event} ON {table.name} "
-                        f"BEGIN SELECT RAISE(ABORT, '{msg}'); END"
+                        f"BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END"
                     )
         elif self._dialect == "postgresql":
-            conn.exec_driver_sql(
-                "CREATE OR REPLACE FUNCTION consentry_ledger_append_only() RETURNS trigger "
-                f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{msg}'; END $$"
-            )
-            for table in _LEDGER_TABLES:
-                name = f"{table.name}_append_only"
+            function, triggers = postgres_guard_ddl()
+            conn.exec_driver_sql(function)
+            for name, table, ddl in triggers:
                 exists = conn.execute(
                     sa.text(
                         "SELECT 1 FROM pg_trigger WHERE tgname = :n "
                         "AND tgrelid = CAST(:t AS regclass)"
                     ),
-                    {"n": name, "t": table.name},
+                    {"n": name, "t": table},
                 ).first()
-                if exists is None:
-                    conn.exec_driver_sql(
-                        f"CREATE TRIGGER {name} BEFORE UPDATE OR DELETE ON {table.name} "
-                        "FOR EACH ROW EXECUTE FUNCTION consentry_ledger_append_only()"
-                    )
+                if exists is None:  # a ledger created before a guard existed gets it now
+                    conn.exec_driver_sql(ddl)
 
     def close(self) -> None:
         """Release pooled connections (the data is already durable)."""

@@ -7,15 +7,15 @@ environment once (see `build_resources`).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 from upath import UPath
 
-from curation.ledger import ConsentLedger
+from curation.keyfile import CONFIGURED, GENERATED, KEY_ENV, KEY_FILE_ENV, fingerprint, load_or_create_key
+from curation.ledger import ConsentLedger, redacted_url
 from curation.policy import Policy
 from resources.io_manager import ParquetIOManager
-
-DEV_AUTHOR_KEY = "consentry-development-key-not-for-production"
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -37,12 +37,20 @@ class DataStore(dg.ConfigurableResource):
 
 
 class LedgerResource(dg.ConfigurableResource):
-    """The durable, append-only consent ledger (a SQLite file by default, or a PostgreSQL URL)."""
+    """The durable, append-only consent ledger (a SQLite file by default, or a PostgreSQL URL).
+
+    A URL with credentials is given as `dg.EnvVar("CONSENTRY_LEDGER_URL")`, so the UI shows
+    the variable's name, never the password; `display_url` is what metadata may show.
+    """
 
     url: str
 
     def open(self) -> ConsentLedger:
         return ConsentLedger(self.url)
+
+    @property
+    def display_url(self) -> str:
+        return redacted_url(self.url)
 
 
 class PolicyResource(dg.ConfigurableResource):
@@ -84,28 +92,61 @@ class PurgeSettings(dg.ConfigurableResource):
 
 
 class AuthorKeySecret(dg.ConfigurableResource):
-    """The secret of the keyed hash that replaces author ids; never stored beside a corpus."""
+    """The secret of the keyed hash that replaces author ids; never stored beside a corpus.
 
-    secret: str
+    `secret` is set from `dg.EnvVar("CONSENTRY_AUTHOR_KEY")` ("configured"); without it the
+    key is read from `key_file`, generated there on first use ("generated",
+    `curation.keyfile`). There is no built-in key.
+    """
+
+    secret: str = ""
+    key_file: str = ""
 
     def key(self) -> bytes:
-        return self.secret.encode("utf-8")
+        if self.secret:
+            return self.secret.encode("utf-8")
+        if not self.key_file:
+            raise ValueError(f"no author key: set {KEY_ENV} or a key file ({KEY_FILE_ENV})")
+        return load_or_create_key(Path(self.key_file)).encode("utf-8")
 
     @property
-    def is_development_key(self) -> bool:
-        return self.secret == DEV_AUTHOR_KEY
+    def origin(self) -> str:
+        """`configured` (from the environment) or `generated` (this installation's key file)."""
+        return CONFIGURED if self.secret else GENERATED
+
+    def describe(self) -> dict[str, str]:
+        """What a manifest and the UI may record about the key: its origin and fingerprint."""
+        return {"origin": self.origin, "fingerprint": fingerprint(self.key())}
 
 
-def build_resources(*, landing_root: str, data_root: str, ledger_url: str | None = None,
-                    as_of: str = "", author_key: str | dg.EnvVar = DEV_AUTHOR_KEY,
+def _inside(path: str, root: str) -> bool:
+    """True when local `path` lies under local `root` (an object-store root holds no local file)."""
+    if "://" in root:
+        return False
+    return Path(path).expanduser().resolve().is_relative_to(Path(root).expanduser().resolve())
+
+
+def build_resources(*, landing_root: str, data_root: str, ledger_url: str | dg.EnvVar | None = None,
+                    as_of: str = "", author_key: str | dg.EnvVar | None = None, author_key_file: str | None = None,
                     min_k_authors: int = 5, purge_alert_after_minutes: float = 30.0) -> dict[str, object]:
-    """All resources for one environment; `definitions.py` and the tests call this."""
+    """All resources for one environment; `definitions.py` and the tests call this.
+
+    The author key is either `author_key` (a value or an EnvVar) or `author_key_file` (a
+    path outside `data_root` where the installation's key is generated on first use).
+    """
+    if author_key is None and not author_key_file:
+        raise ValueError("give author_key or author_key_file: there is no built-in author key")
+    if author_key is None and _inside(str(author_key_file), data_root):
+        raise ValueError(f"the author key file {author_key_file} must live outside the data root {data_root}: "
+                         "the key is never stored beside a corpus")
+    secret = AuthorKeySecret(secret=author_key) if author_key is not None else \
+        AuthorKeySecret(key_file=str(author_key_file))
     return {
         "io_manager": ParquetIOManager(base_path=str(UPath(data_root) / "assets")),
         "landing": LandingZone(root=landing_root),
         "store": DataStore(root=data_root),
         "ledger": LedgerResource(url=ledger_url or f"sqlite:///{UPath(data_root) / 'ledger.sqlite'}"),
         "policy": PolicyResource(as_of=as_of, min_k_authors=min_k_authors),
-        "author_key": AuthorKeySecret(secret=author_key),
+        "author_key": secret,
         "purges": PurgeSettings(alert_after_minutes=purge_alert_after_minutes),
     }

@@ -79,7 +79,7 @@ def test_dagster_cli_loads_the_workspace(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-m", "dagster", "asset", "list", "-f", "definitions.py"],
                          cwd=root, capture_output=True, text=True, timeout=120,
-                         env={"DAGSTER_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+                         env={"DAGSTER_HOME": str(tmp_path), "CONSENTRY_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert "filtered_corpus" in out.stdout and "consent_state" in out.stdout
     assert isinstance(defs, dg.Definitions)

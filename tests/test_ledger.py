@@ -265,7 +265,7 @@ def test_database_refuses_modification(db_url: str, ledger: ConsentLedger) -> No
 
 
 def test_module_source_has_no_modifying_statement() -> None:
-    """The ledger writes only INSERTs; the one mention of the verbs is the guard trigger."""
+    """The ledger writes only INSERTs; the verbs are mentioned only by the guard triggers."""
     src = Path(ledger_module.__file__).read_text()
     forbidden = [
         r"\bUPDATE\s+\w+\s+SET\b",
@@ -274,7 +274,8 @@ def test_module_source_has_no_modifying_statement() -> None:
         r"\.(?:update|delete|values_update)\s*\(",
         r"on_conflict_do_update",
         r"\b(?:INSERT\s+OR\s+)?REPLACE\s+INTO\b",
-        r"\bTRUNCATE\b",
+        # a TRUNCATE statement (the guard's "BEFORE TRUNCATE ON" is the one allowed mention)
+        r"(?<!BEFORE )\bTRUNCATE\s+(?:TABLE\b|ONLY\b|notifications|objections|import_conflicts|\{)",
         r"\bDROP\b",
     ]
     for pattern in forbidden:
@@ -317,3 +318,53 @@ def test_in_memory_url() -> None:
     led = ConsentLedger("sqlite://")
     led.import_notifications(notifications(("n1", "u1", T)), "a")
     assert led.notifications().height == 1 and led.high_water_mark() == 1
+
+
+def test_postgres_guard_refuses_truncate_too() -> None:
+    """Row triggers do not fire on TRUNCATE: every table also has a statement-level guard."""
+    function, triggers = ledger_module.postgres_guard_ddl()
+    assert "RAISE EXCEPTION" in function and "append-only" in function
+    for table in ("notifications", "objections", "import_conflicts"):
+        ddl = {name: sql for name, t, sql in triggers if t == table}
+        assert f"BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW" in ddl[f"{table}_append_only"]
+        assert f"BEFORE TRUNCATE ON {table} FOR EACH STATEMENT" in ddl[f"{table}_no_truncate"]
+
+
+def test_postgres_url_uses_psycopg3() -> None:
+    """A plain `postgresql://` URL is driven by psycopg 3 (the dependency), not psycopg2."""
+    import psycopg  # noqa: F401 - the dependency is installed
+
+    with pytest.raises(Exception) as refused:  # no server at port 1: the driver is tried, not missing
+        ConsentLedger("postgresql://u:pw@127.0.0.1:1/x")
+    assert "psycopg2" not in str(refused.value) and "No module" not in str(refused.value)
+
+
+def test_postgres_refuses_update_delete_truncate(postgres_url: str) -> None:
+    """Against a real server: the ledger's rows cannot be changed or removed, even by TRUNCATE."""
+    import sqlalchemy as sa
+
+    from tests.postgres_server import fresh_database
+
+    url = fresh_database(postgres_url, "ledger_guard")
+    with ConsentLedger(url) as led:
+        led.import_objections(objections(("s1", "u1", "object", T)), "a")
+        led.import_notifications(notifications(("n1", "u1", T)), "a")
+        led.import_objections(objections(("s1", "u1", "withdraw", T)), "b")  # a conflict row
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    statements = [f"{verb} {table}" for table in ("objections", "notifications", "import_conflicts")
+                  for verb in ("UPDATE", "DELETE", "TRUNCATE")]
+    for statement in statements:
+        sql = {"UPDATE": "UPDATE {t} SET source = 'x'", "DELETE": "DELETE FROM {t}",
+               "TRUNCATE": "TRUNCATE {t}"}[statement.split()[0]].format(t=statement.split()[1])
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.exec_driver_sql(sql)
+    # An older ledger without the TRUNCATE guard gets it when it is next opened.
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER objections_no_truncate ON objections")
+    ConsentLedger(url).close()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE objections")
+    engine.dispose()
+    with ConsentLedger(url) as led:
+        assert led.objections()["submission_id"].to_list() == ["s1"]
+        assert led.notifications()["notification_id"].to_list() == ["n1"]

@@ -75,7 +75,8 @@ def test_full_build_ingests_an_existing_landing_zone_as_it_is(sample: tuple[Path
     landing = root / "landing"
     before = sorted((p.relative_to(landing), p.stat().st_mtime) for p in landing.rglob("*") if p.is_file())
     env = {**os.environ, "CONSENTRY_LANDING": str(landing), "CONSENTRY_DATA": str(tmp_path / "out"),
-           "DAGSTER_HOME": str(tmp_path / "home")}
+           "DAGSTER_HOME": str(tmp_path / "home"), "CONSENTRY_HOME": str(tmp_path / "keys")}
+    env.pop("CONSENTRY_AUTHOR_KEY", None)
     out = subprocess.run([sys.executable, "-m", "automation.full_build"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -84,5 +85,9 @@ def test_full_build_ingests_an_existing_landing_zone_as_it_is(sample: tuple[Path
     after = sorted((p.relative_to(landing), p.stat().st_mtime) for p in landing.rglob("*") if p.is_file())
     assert after == before, "an existing landing zone is never rewritten"
     releases = [p for p in (tmp_path / "out" / "releases").iterdir() if not p.name.startswith(".")]
-    assert len(releases) == 1 and json.loads((releases[0] / "manifest.json").read_text())["rows"] > 0
+    manifest = json.loads((releases[0] / "manifest.json").read_text())
+    assert len(releases) == 1 and manifest["rows"] > 0
+    # no key configured: the installation's key was generated outside the data root and is named
+    assert manifest["author_key"]["origin"] == "generated" and "author key:   generated" in out.stdout
+    assert (tmp_path / "keys" / "author.key").stat().st_mode & 0o077 == 0
     assert (tmp_path / "home" / "dagster.yaml").exists()
