@@ -145,3 +145,39 @@ def test_a_failed_purge_then_the_scheduled_release(tmp_path: Path, monkeypatch: 
     manifest = json.loads((release / "manifest.json").read_text())
     assert manifest["removed_at_cut"]["rows"] >= 1
     assert_release_invariant(tmp_path, defs, release)
+
+
+WRITER = """
+import sys
+from datetime import UTC, datetime
+import polars as pl
+from curation.ledger import ConsentLedger
+url, name, users = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+ledger = ConsentLedger(url)
+for i, user in enumerate(users):
+    frame = pl.DataFrame({"submission_id": [f"{name}-{i}"], "user_id": [user], "email": [None],
+                          "action": ["object"], "submitted_at": [datetime(2025, 8, 1, tzinfo=UTC)]},
+                         schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String,
+                                 "action": pl.String, "submitted_at": pl.Datetime("us", "UTC")})
+    ledger.import_objections(frame, source=name)
+"""
+
+
+def test_concurrent_ledger_writers_during_a_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Objections written by other processes while the release is cut: the release applies every
+    objection up to the high-water mark it records, none half-read, whatever the interleaving."""
+    defs, instance = persistent(tmp_path, monkeypatch)
+    url = defs.resources["ledger"].url  # type: ignore[union-attr]
+    users = pl.read_parquet(tmp_path / "data" / "assets" / "raw_users.parquet")["user_id"].to_list()
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, f"w{i}", ",".join(users[i::3] * 5)],
+                                cwd=ROOT) for i in range(3)]
+    try:
+        for _ in range(2):
+            assert materialize_all(defs, instance, *DAYS, selection="key:corpus_release").success
+            assert_release_invariant(tmp_path, defs, releases(tmp_path)[-1])
+    finally:
+        assert all(w.wait(timeout=300) == 0 for w in writers)
+    assert materialize_all(defs, instance, *DAYS, selection="key:corpus_release").success
+    release = releases(tmp_path)[-1]
+    assert_release_invariant(tmp_path, defs, release)
+    assert pl.read_parquet(release / "authors.parquet").is_empty()  # every user objected by now
