@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from upath import UPath
 
+from curation.ingest import DEFAULT_MAX_FILE_BYTES
 from curation.ledger import ConsentLedger
 from curation.policy import Policy
 from resources.io_manager import ParquetIOManager
@@ -22,6 +23,9 @@ class LandingZone(dg.ConfigurableResource):
     """The landing root (`content/`, `users/`, `notifications/`, `objections/`); local or `s3://…`."""
 
     root: str
+    # The most bytes one landing file may hold (after decompression); larger ones are
+    # quarantined whole (`file_too_large`, `decompressed_too_large`), never read into memory.
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
 
     def path(self, *parts: str) -> UPath:
         return UPath(self.root).joinpath(*parts)
