@@ -69,7 +69,7 @@ def _ingest_folder(landing: LandingZone, rtype: c.RecordType) -> tuple[list, pl.
     quarantines = [empty_quarantine()]
     read = 0
     for path in list_record_files(landing.path(rtype.folder)):
-        result = ingest([path], rtype)
+        result = ingest([path], rtype, max_bytes=landing.max_file_bytes)
         batches.append((path.name, result.valid.drop("source_file", "source_line")))
         quarantines.append(result.quarantine)
         read += result.read

@@ -16,11 +16,12 @@ from curation import contract as c
 from curation.ingest import (
     content_files_for_day,
     empty_quarantine,
-    ingest,
     ingest_content,
+    ingest_users,
     latest_users,
     list_record_files,
 )
+from curation.inventory import INVENTORY_SCHEMA, STATUSES, inventory_counts, landing_inventory
 from resources import AuthorKeySecret, LandingZone
 
 OWNER = "team:data-platform"
@@ -109,13 +110,13 @@ def raw_content(context: dg.AssetExecutionContext, landing: LandingZone, author_
     stats: list[dict[str, object]] = []
     for day in context.partition_keys:
         files = content_files_for_day(root, day)
-        result = ingest_content(files, first, last)
+        result = ingest_content(files, first, last, landing.max_file_bytes)
         valid[day] = result.valid
         quarantined[day] = result.quarantine
         stats.append({"day": day, "files": len(result.files), **result.counts()})
         if result.ignored_files:
-            context.log.warning(f"{day}: ignored files that are not .jsonl/.jsonl.gz/.parquet: "
-                                f"{result.ignored_files}")
+            context.log.warning(f"{day}: not read (a link, a dot-file or another extension; see "
+                                f"landing_inventory): {result.ignored_files}")
     per_day = pl.DataFrame(stats, schema={"day": pl.String, "files": pl.Int64, "read": pl.Int64,
                                           "valid": pl.Int64, "quarantined": pl.Int64})
     all_valid = pl.concat(list(valid.values())) if valid else pl.DataFrame(schema=c.CONTENT.schema)
@@ -153,7 +154,8 @@ def raw_content(context: dg.AssetExecutionContext, landing: LandingZone, author_
             description=(
                 "The user snapshot: the latest record per `user_id` across `users/` files "
                 "(files in name order, later lines win). Birth date and country drive the age "
-                "and notice rules."),
+                "and notice rules. A user whose newest file holds two different (or broken) "
+                "records has no record here (fail closed: `conflicting_user_records`)."),
             group_name="raw", kinds={"polars", "parquet"}, owners=[OWNER],
             metadata={"dagster/column_schema": column_schema(
                 {**c.USERS.schema, "source_file": pl.String()}, USER_COLUMNS)},
@@ -166,9 +168,10 @@ def raw_content(context: dg.AssetExecutionContext, landing: LandingZone, author_
     },
 )
 def raw_users(context: dg.AssetExecutionContext, landing: LandingZone, author_key: AuthorKeySecret):
-    """Ingest every users file; a conflicting record for one user inside one file is quarantined."""
+    """Ingest every users file; a conflicting record for one user inside one file is quarantined,
+    and a user whose newest file is in conflict keeps no record at all."""
     files = list_record_files(landing.path("users"))
-    result = ingest(files, c.USERS, duplicate_key=["source_file", "user_id"])
+    result = ingest_users(files, landing.max_file_bytes)
     snapshot, superseded = latest_users(result)
     snapshot = snapshot.drop("source_line")
     yield dg.Output(snapshot, output_name="raw_users", metadata={
@@ -176,6 +179,8 @@ def raw_users(context: dg.AssetExecutionContext, landing: LandingZone, author_ke
         "records_read": result.read,
         "records_superseded_by_later_files": superseded,
         "records_quarantined": result.quarantine.height,
+        "users_withheld_conflicting_records": int(
+            result.quarantine.filter(pl.col("reason") == c.CONFLICTING_USER_RECORDS)["detail"].n_unique()),
         "users_by_country": counts_by(snapshot, "country"),
         "birth_date_unknown": snapshot["birth_date"].null_count(),
         "accounts_deleted": int(snapshot["deleted_at"].is_not_null().sum()),
@@ -189,3 +194,42 @@ def raw_users(context: dg.AssetExecutionContext, landing: LandingZone, author_ke
         **{f"quarantined_{reason}": int(n) for reason, n in counts_by(result.quarantine, "reason").items()},
     })
     context.log.info(f"users: {result.counts()}, superseded {superseded}")
+
+
+INVENTORY_COLUMNS = {
+    "path": "File path relative to the landing root ('/'-separated).",
+    "kind": "Record type of its top folder (content, users, notifications, objections) or unknown.",
+    "status": "read (its records are valid or quarantined), quarantined (refused whole) or ignored (never opened).",
+    "reason": "Why it was not read (null when read): e.g. symlink, bad_day_folder, decompressed_too_large.",
+    "detail": "The reason in words (the limit, the missing columns, the partition range).",
+    "bytes": "Size on storage (of the link itself for a symbolic link).",
+}
+
+
+@dg.asset(
+    name="landing_inventory",
+    description=(
+        "Every file under the landing root and what the reader does with it: read, quarantined "
+        "whole (unreadable, too large, missing contract columns) or ignored with its reason "
+        "(symbolic link, dot-file, folder that is not a YYYY-MM-DD day, day outside the "
+        "partitions, nested folder, wrong level, unknown folder or extension). Nothing under "
+        "the landing root is skipped without a row here."),
+    group_name="raw", kinds={"polars", "parquet"}, owners=[OWNER],
+    metadata={"dagster/column_schema": column_schema(INVENTORY_SCHEMA, INVENTORY_COLUMNS)},
+)
+def landing_inventory_asset(context: dg.AssetExecutionContext, landing: LandingZone) -> dg.Output[pl.DataFrame]:
+    """List the landing zone; the counts by status and reason are the asset's metadata."""
+    first, last = partition_bounds()
+    inventory = landing_inventory(landing.path(), first, last, landing.max_file_bytes)
+    counts = inventory_counts(inventory)
+    not_read = inventory.filter(pl.col("status") != "read")
+    if not not_read.is_empty():
+        context.log.warning(f"landing zone: {not_read.height} files not read, see landing_inventory")
+    return dg.Output(inventory, metadata={
+        "dagster/row_count": inventory.height,
+        **{f"files_{status}": counts[status] for status in STATUSES},
+        "bytes_total": int(inventory["bytes"].sum()),
+        "by_reason": table(not_read.group_by("status", "reason").len("files").sort("files", descending=True)),
+        **{f"files_{key.replace(':', '_')}": n for key, n in counts.items() if ":" in key},
+        "not_read": table(not_read.select("path", "kind", "status", "reason", "detail", "bytes"), limit=50),
+    })

@@ -21,9 +21,10 @@ daily_content_job = dg.define_asset_job(
 
 daily_full_job = dg.define_asset_job(
     "daily_full_job",
-    selection=CONSENT_ASSETS | CONTENT_ASSETS | CORPUS_ASSETS | CORPUS_ASSETS.downstream(include_self=False),
-    description=("The scheduled build: refresh users and consent, then the day's content and corpus, "
-                 "then cut a release."),
+    selection=(CONSENT_ASSETS | CONTENT_ASSETS | CORPUS_ASSETS | CORPUS_ASSETS.downstream(include_self=False)
+               | dg.AssetSelection.assets("landing_inventory")),
+    description=("The scheduled build: list the landing zone (landing_inventory), refresh users and consent, "
+                 "then the day's content and corpus, then cut a release."),
 )
 
 daily_consent_content_job = dg.define_asset_job(

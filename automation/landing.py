@@ -9,12 +9,12 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from pathlib import Path
 
 import polars as pl
 from upath import UPath
 
-from curation.ingest import is_record_file
+from curation.ingest import is_day_name, is_record_file
 
 LEDGER_FOLDERS = ("users", "notifications", "objections")
 
@@ -63,6 +63,16 @@ def _mtime(info: dict) -> float:
     return value.timestamp() if hasattr(value, "timestamp") else float(value or 0)
 
 
+def _under_link(base: str, rel: str) -> bool:
+    """True when the file or any folder between it and the landing root is a symbolic link."""
+    path = Path(base)
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            return True
+    return False
+
+
 def list_landed_files(root: UPath) -> list[LandedFile]:
     """Every record file under the landing root (hidden and temporary files skipped)."""
     if not root.exists():
@@ -73,8 +83,9 @@ def list_landed_files(root: UPath) -> list[LandedFile]:
     for full, info in found.items():
         rel = str(full)[len(base):].lstrip("/")
         name = rel.rsplit("/", 1)[-1]
-        if name.startswith(".") or not is_record_file(name):
-            continue
+        if name.startswith(".") or not is_record_file(name) or info.get("islink") or \
+                (root.protocol in ("", "file", "local") and _under_link(base, rel)):
+            continue  # links are never followed (the inventory lists them)
         files.append(LandedFile(rel, _mtime(info)))
     return files
 
@@ -87,9 +98,7 @@ def group_new_files(files: list[LandedFile]) -> tuple[dict[str, list[str]], list
     for f in files:
         parts = f.path.split("/")
         if parts[0] == "content" and len(parts) == 4:
-            try:
-                date.fromisoformat(parts[2])
-            except ValueError:
+            if not is_day_name(parts[2]):  # `20250403`, `2025-W14-4`, `2025-13-45`: the inventory lists them
                 unknown.append(f.path)
                 continue
             by_day[parts[2]].append(f.path)

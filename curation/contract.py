@@ -114,6 +114,7 @@ OBJECTIONS = RecordType(
 # Quarantine reasons, in the order a record is checked: a record carries the first.
 INVALID_UTF8 = "invalid_utf8"
 BAD_JSON = "bad_json"
+REPEATED_KEY = "repeated_key"  # a JSON object names one key twice: which value is meant is unknowable
 MISSING_FIELD = "missing_field"
 WRONG_TYPE = "wrong_type"
 UNKNOWN_ENUM = "unknown_enum"
@@ -122,11 +123,19 @@ OUT_OF_RANGE = "out_of_range"
 WRONG_FOLDER = "wrong_folder"
 CONFLICTING_DUPLICATE_ID = "conflicting_duplicate_id"
 DUPLICATE_RECORD = "duplicate_record"
+# A user's newest users file holds two different (or broken) records for them: every record of
+# that user is withheld, so the user has no record (fail closed, never an older fallback).
+CONFLICTING_USER_RECORDS = "conflicting_user_records"
+# Whole-file reasons: the file is quarantined as one row (line null) and counts as one read.
 UNREADABLE_FILE = "unreadable_file"
+MISSING_COLUMNS = "missing_columns"  # a Parquet file without a required column of the contract
+FILE_TOO_LARGE = "file_too_large"  # bytes on storage above the landing zone's limit
+DECOMPRESSED_TOO_LARGE = "decompressed_too_large"  # a gzip that inflates past the limit
 
 QUARANTINE_REASONS: tuple[str, ...] = (
     INVALID_UTF8,
     BAD_JSON,
+    REPEATED_KEY,
     MISSING_FIELD,
     WRONG_TYPE,
     UNKNOWN_ENUM,
@@ -135,8 +144,14 @@ QUARANTINE_REASONS: tuple[str, ...] = (
     WRONG_FOLDER,
     CONFLICTING_DUPLICATE_ID,
     DUPLICATE_RECORD,
+    CONFLICTING_USER_RECORDS,
     UNREADABLE_FILE,
+    MISSING_COLUMNS,
+    FILE_TOO_LARGE,
+    DECOMPRESSED_TOO_LARGE,
 )
+
+FILE_REASONS: tuple[str, ...] = (UNREADABLE_FILE, MISSING_COLUMNS, FILE_TOO_LARGE, DECOMPRESSED_TOO_LARGE)
 
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "record_type": pl.String(),

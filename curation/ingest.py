@@ -5,12 +5,23 @@ A record is checked in the order of `contract.QUARANTINE_REASONS` and carries th
 first reason it fails. Decoding JSON must look at each line on its own (one truncated
 line must not sink the file), so that step is a plain loop over lines; every check on
 values after it (enums, timestamps, ranges, folders, duplicates) is a polars expression.
+Repeated keys are found by a polars pass over the raw lines; only the few lines it flags
+are parsed a second time to confirm (see `_repeated_keys`).
+
+Hostile files: symbolic links are never followed (listed, never opened); a file is read
+with a byte limit (a gzip is inflated as a stream and refused past it); a Parquet file
+without the contract's required columns is quarantined whole. What is not read at all
+(wrong place, wrong name) is listed by `curation.inventory.landing_inventory`.
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
+import json
+import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +38,10 @@ ExtraRule = tuple[str, pl.Expr, pl.Expr]
 
 _SOURCE_COLUMNS = {"source_file": pl.String(), "source_line": pl.Int64()}
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"
+RECORD_EXTENSIONS = (".jsonl", ".jsonl.gz", ".parquet")
+# The most bytes one landing file may hold once decompressed; a larger one is quarantined whole.
+DEFAULT_MAX_FILE_BYTES = 1 << 30
+_DAY_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass
@@ -52,14 +67,53 @@ def empty_quarantine() -> pl.DataFrame:
 
 
 def is_record_file(name: str) -> bool:
-    return name.endswith((".jsonl", ".jsonl.gz", ".parquet"))
+    """A name the reader takes: the contract's extensions (case as written), not a dot-file
+    (an upload still in flight is written as a dot-file and renamed when complete)."""
+    return not name.startswith(".") and name.endswith(RECORD_EXTENSIONS)
+
+
+def is_day_name(name: str) -> bool:
+    """Exactly `YYYY-MM-DD` and a real date (`date.fromisoformat` alone also takes
+    `20250403` and `2025-W14-4`)."""
+    if not _DAY_NAME.match(name):
+        return False
+    try:
+        date.fromisoformat(name)
+    except ValueError:
+        return False
+    return True
+
+
+def is_local(path: UPath) -> bool:
+    return path.protocol in ("", "file", "local")
+
+
+def is_symlink(path: UPath) -> bool:
+    """A symbolic link, to a file or a folder (object stores have none)."""
+    return is_local(path) and os.path.islink(path.path)
+
+
+def entries(folder: UPath) -> list[tuple[UPath, str]]:
+    """`(path, "dir" | "file" | "link")` for each entry of `folder`, sorted by name; links are
+    reported, never followed. [] when the folder is absent or itself a link."""
+    if is_symlink(folder) or not folder.exists() or not folder.is_dir():
+        return []
+    found: list[tuple[UPath, str]] = []
+    if is_local(folder):
+        with os.scandir(folder.path) as scan:
+            for entry in scan:
+                kind = "link" if entry.is_symlink() else "dir" if entry.is_dir(follow_symlinks=False) else "file"
+                found.append((folder / entry.name, kind))
+    else:
+        found = [(p, "dir" if p.is_dir() else "file") for p in folder.iterdir()]
+    return sorted(found, key=lambda item: item[0].name)
 
 
 def list_record_files(folder: UPath) -> list[UPath]:
-    """Record files directly in `folder`, sorted by name (landing order); [] if it is absent."""
-    if not folder.exists():
-        return []
-    return sorted((p for p in folder.iterdir() if p.is_file()), key=lambda p: p.name)
+    """Every non-folder entry directly in `folder`, sorted by name (landing order); [] if it is
+    absent or a link. Links and foreign names are returned so `decode_files` lists them as
+    ignored; sub-folders are left to the landing inventory."""
+    return [p for p, kind in entries(folder) if kind != "dir"]
 
 
 # --------------------------------------------------------------------------- stage 1: decode
@@ -78,6 +132,51 @@ def _quarantine_row(rtype: c.RecordType, source: str, line: int | None, reason: 
             "detail": detail, "payload": payload}
 
 
+_KEY_TOKEN = r'"[^"\\]*(?:\\.[^"\\]*)*"\s*:'
+
+
+def _exact_repeated_keys(line: bytes) -> list[str]:
+    """The keys some object of `line` names twice (any nesting level), by a second parse."""
+    found: set[str] = set()
+
+    def hook(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                found.add(key)
+            seen.add(key)
+        return dict(pairs)
+
+    try:
+        json.loads(line, object_pairs_hook=hook)
+    except (ValueError, RecursionError):  # orjson took it, json did not: cannot prove it clean
+        return ["<unverifiable>"]
+    return sorted(found)
+
+
+def _repeated_keys(lines: list[bytes]) -> dict[int, list[str]]:
+    """Index -> repeated keys, for lines (already valid JSON objects) that repeat a key.
+
+    orjson keeps the last value of a repeated key, so `{"visibility": "private",
+    "visibility": "public"}` would read as public. A polars pass lists each line's key
+    tokens (a regex over string tokens finds exactly the keys of valid JSON); a line is a
+    suspect when a raw key occurs twice or a key holds an escape (`"\u0076isibility"`).
+    Only suspects are parsed again with `object_pairs_hook`, which sees every pair.
+    """
+    if not lines:
+        return {}
+    tokens = (pl.Series(lines, dtype=pl.Binary).cast(pl.String).str.extract_all(_KEY_TOKEN)
+              .list.eval(pl.element().str.strip_chars_end(": \t\r\n")))
+    suspects = ((tokens.list.n_unique() < tokens.list.len())
+                | tokens.list.eval(pl.element().str.contains("\\", literal=True)).list.any())
+    out: dict[int, list[str]] = {}
+    for i in suspects.arg_true().to_list():
+        repeated = _exact_repeated_keys(lines[i])
+        if repeated:
+            out[i] = repeated
+    return out
+
+
 def _decode_jsonl(raw: bytes, source: str, rtype: c.RecordType) -> _Decoded:
     """Decode one JSON Lines file line by line; structural failures go to quarantine."""
     names = rtype.names
@@ -86,6 +185,9 @@ def _decode_jsonl(raw: bytes, source: str, rtype: c.RecordType) -> _Decoded:
     columns["source_line"] = []  # type: ignore[assignment]
     quarantine: list[dict[str, object]] = []
     read = 0
+    if raw.startswith(codecs.BOM_UTF8):  # some exporters (Windows tools) start files with one
+        raw = raw[len(codecs.BOM_UTF8):]
+    objects: list[tuple[int, bytes, dict]] = []
     for number, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():
             continue
@@ -105,6 +207,14 @@ def _decode_jsonl(raw: bytes, source: str, rtype: c.RecordType) -> _Decoded:
         if not isinstance(record, dict):
             quarantine.append(_quarantine_row(
                 rtype, source, number, c.BAD_JSON, f"a JSON {type(record).__name__}, not an object",
+                line.decode("utf-8")))
+            continue
+        objects.append((number, line, record))
+    repeated = _repeated_keys([line for _, line, _ in objects])
+    for i, (number, line, record) in enumerate(objects):
+        if i in repeated:
+            quarantine.append(_quarantine_row(
+                rtype, source, number, c.REPEATED_KEY, "repeated: " + ", ".join(repeated[i]),
                 line.decode("utf-8")))
             continue
         missing = [n for n in required if record.get(n) is None]
@@ -144,7 +254,8 @@ def _parquet_as_strings(frame: pl.DataFrame, rtype: c.RecordType) -> pl.DataFram
             out.append(col.dt.convert_time_zone("UTC").dt.strftime(_ISO_FORMAT).alias(f.name))
         elif dtype == pl.Date and f.type == "date":
             out.append(col.dt.strftime("%Y-%m-%d").alias(f.name))
-        elif dtype in (pl.String, pl.Null):
+        elif dtype in (pl.String, pl.Null) or isinstance(dtype, (pl.Categorical, pl.Enum)):
+            # dictionary-encoded (categorical) strings are strings
             out.append(col.cast(pl.String).alias(f.name))
         else:
             out.append(pl.lit(None, pl.String).alias(f.name))
@@ -153,8 +264,25 @@ def _parquet_as_strings(frame: pl.DataFrame, rtype: c.RecordType) -> pl.DataFram
     return frame.select(*out, wrong_expr.alias("_wrong_type"))
 
 
+class FileRefused(Exception):
+    """A whole file is quarantined (one row, line null) for `reason`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def missing_columns(columns: Sequence[str], rtype: c.RecordType) -> list[str]:
+    return [f.name for f in rtype.fields if f.required and f.name not in columns]
+
+
 def _decode_parquet(raw: bytes, source: str, rtype: c.RecordType) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     frame = pl.read_parquet(io.BytesIO(raw))
+    absent = missing_columns(frame.columns, rtype)
+    if absent:
+        raise FileRefused(c.MISSING_COLUMNS, f"{frame.height} rows, columns {frame.columns}; "
+                                             f"missing required: {', '.join(absent)}")
     strings = _parquet_as_strings(frame, rtype).with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("source_line"))
     required = [f.name for f in rtype.fields if f.required]
@@ -183,15 +311,42 @@ def _decode_parquet(raw: bytes, source: str, rtype: c.RecordType) -> tuple[pl.Da
     return good, quarantine, frame.height
 
 
-def _read_bytes(path: UPath) -> bytes:
-    raw = path.read_bytes()
-    if path.name.endswith(".gz"):
-        raw = gzip.decompress(raw)
-    return raw
+def check_size(path: UPath, max_bytes: int) -> int:
+    """The file's bytes on storage; refused above `max_bytes`."""
+    size = int(path.stat().st_size)
+    if size > max_bytes:
+        raise FileRefused(c.FILE_TOO_LARGE, f"{size} bytes on storage, limit {max_bytes}")
+    return size
 
 
-def decode_files(paths: Sequence[UPath], rtype: c.RecordType) -> tuple[pl.DataFrame, pl.DataFrame, int, list[str]]:
-    """Stage 1 over many files: string-typed rows that are structurally sound, plus quarantine."""
+def inflate_count(path: UPath, max_bytes: int, chunk: int = 1 << 20) -> int:
+    """Stream a gzip to count its inflated bytes without holding them; refused past the limit."""
+    total = 0
+    with path.open("rb") as raw, gzip.GzipFile(fileobj=raw) as inflated:
+        while block := inflated.read(min(chunk, max_bytes + 1 - total)):
+            total += len(block)
+            if total > max_bytes:
+                raise FileRefused(c.DECOMPRESSED_TOO_LARGE, f"inflates past the limit of {max_bytes} bytes")
+    return total
+
+
+def _read_bytes(path: UPath, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """The file's bytes (inflated for `.gz`), never more than `max_bytes` in memory."""
+    check_size(path, max_bytes)
+    if not path.name.endswith(".gz"):
+        return path.read_bytes()
+    with path.open("rb") as raw, gzip.GzipFile(fileobj=raw) as inflated:
+        data = inflated.read(max_bytes + 1)  # a bounded read: a gzip bomb stops here
+    if len(data) > max_bytes:
+        raise FileRefused(c.DECOMPRESSED_TOO_LARGE, f"inflates past the limit of {max_bytes} bytes")
+    return data
+
+
+def decode_files(paths: Sequence[UPath], rtype: c.RecordType, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, int, list[str]]:
+    """Stage 1 over many files: string-typed rows that are structurally sound, plus quarantine.
+
+    A link or a name outside the contract is not opened: it is returned as ignored."""
     parts: list[pl.DataFrame] = []
     quarantines: list[pl.DataFrame] = []
     read = 0
@@ -199,11 +354,11 @@ def decode_files(paths: Sequence[UPath], rtype: c.RecordType) -> tuple[pl.DataFr
     string_schema = {n: pl.String() for n in rtype.names}
     for path in paths:
         source = str(path)
-        if not is_record_file(path.name):
+        if is_symlink(path) or not is_record_file(path.name):
             ignored.append(source)
             continue
         try:
-            raw = _read_bytes(path)
+            raw = _read_bytes(path, max_bytes)
             if path.name.endswith(".parquet"):
                 good, bad, n = _decode_parquet(raw, source, rtype)
             else:
@@ -211,6 +366,11 @@ def decode_files(paths: Sequence[UPath], rtype: c.RecordType) -> tuple[pl.DataFr
                 good = pl.DataFrame(decoded.columns, schema={**string_schema, "source_line": pl.Int64()})
                 bad = pl.DataFrame(decoded.quarantine, schema=c.QUARANTINE_SCHEMA)
                 n = decoded.read
+        except FileRefused as refused:
+            quarantines.append(pl.DataFrame([_quarantine_row(
+                rtype, source, None, refused.reason, refused.detail, "")], schema=c.QUARANTINE_SCHEMA))
+            read += 1
+            continue
         except Exception as error:  # a corrupt file is quarantined whole, never fatal
             quarantines.append(pl.DataFrame([_quarantine_row(
                 rtype, source, None, c.UNREADABLE_FILE, f"{type(error).__name__}: {error}", "")],
@@ -316,9 +476,10 @@ def split_duplicates(valid: pl.DataFrame, rtype: c.RecordType, key: Sequence[str
 
 def ingest(paths: Sequence[UPath], rtype: c.RecordType, *,
            extra_rules: Callable[[], list[ExtraRule]] | None = None,
-           duplicate_key: Sequence[str] | None = None) -> IngestResult:
+           duplicate_key: Sequence[str] | None = None,
+           max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> IngestResult:
     """Decode, validate and de-duplicate a batch of landing files of one record type."""
-    strings, quarantine1, read, ignored = decode_files(paths, rtype)
+    strings, quarantine1, read, ignored = decode_files(paths, rtype, max_bytes)
     good, quarantine2 = validate_values(strings, rtype, extra_rules)
     quarantine3 = empty_quarantine()
     if duplicate_key:
@@ -358,44 +519,85 @@ def content_rules(partition_start: date, partition_end: date) -> Callable[[], li
 
 def content_files_for_day(landing_root: UPath, day: str) -> list[UPath]:
     """All record files of one UTC day, across platform folders (present or not in the enum)."""
-    content = landing_root / "content"
-    if not content.exists():
-        return []
     files: list[UPath] = []
-    for platform_dir in sorted(content.iterdir(), key=lambda p: p.name):
-        if platform_dir.is_dir():
+    for platform_dir, kind in entries(landing_root / "content"):
+        if kind == "dir":
             files.extend(list_record_files(platform_dir / day))
     return files
 
 
 def content_days(landing_root: UPath) -> list[str]:
-    """Every day folder under `content/*/` (sorted, unique), valid date names only."""
-    content = landing_root / "content"
-    if not content.exists():
-        return []
+    """Every day folder under `content/*/` (sorted, unique): `YYYY-MM-DD` names only, no links.
+
+    Other folders are listed with their reason by the landing inventory."""
     days: set[str] = set()
-    for platform_dir in content.iterdir():
-        if platform_dir.is_dir():
-            for day_dir in platform_dir.iterdir():
+    for platform_dir, kind in entries(landing_root / "content"):
+        if kind == "dir":
+            for day_dir, day_kind in entries(platform_dir):
                 name = PurePosixPath(str(day_dir)).name
-                try:
-                    date.fromisoformat(name)
-                except ValueError:
-                    continue
-                days.add(name)
+                if day_kind == "dir" and is_day_name(name):
+                    days.add(name)
     return sorted(days)
 
 
-def ingest_content(paths: Sequence[UPath], partition_start: date, partition_end: date) -> IngestResult:
+def ingest_content(paths: Sequence[UPath], partition_start: date, partition_end: date,
+                   max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> IngestResult:
     return ingest(paths, c.CONTENT, extra_rules=content_rules(partition_start, partition_end),
-                  duplicate_key=["platform", "content_id"])
+                  duplicate_key=["platform", "content_id"], max_bytes=max_bytes)
+
+
+def withheld_users(result: IngestResult) -> pl.DataFrame:
+    """Users whose newest users file holds a conflicting or broken record for them.
+
+    The newest file naming a user (a valid record, or a quarantined one whose payload still
+    names the `user_id`) decides. If it holds two different records, or one that broke the
+    contract, nobody can say which is true: the user gets no record at all (fail closed),
+    never an older file's. Identical copies (`duplicate_record`) are harmless.
+    Columns: user_id, source_file (that newest file).
+    """
+    rank = pl.DataFrame({"source_file": result.files, "_rank": range(len(result.files))},
+                        schema={"source_file": pl.String, "_rank": pl.Int64})
+    mentions = pl.concat([
+        result.valid.select("user_id", "source_file", pl.lit(False).alias("_bad")),
+        result.quarantine.filter(pl.col("reason").is_in([c.DUPLICATE_RECORD, c.CONFLICTING_USER_RECORDS]).not_())
+        .select(pl.col("payload").str.json_path_match("$.user_id").alias("user_id"), "source_file",
+                pl.lit(True).alias("_bad")),
+    ]).filter(pl.col("user_id").is_not_null()).join(rank, on="source_file", how="inner")
+    newest = mentions.filter(pl.col("_rank") == pl.col("_rank").max().over("user_id"))
+    return (newest.group_by("user_id").agg(pl.col("_bad").any(), pl.col("source_file").first())
+            .filter("_bad").select("user_id", "source_file").sort("user_id"))
+
+
+def ingest_users(paths: Sequence[UPath], max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> IngestResult:
+    """Every users file; conflicts inside a file are quarantined, and every valid record of a
+    user whose newest file is in conflict moves to quarantine as `conflicting_user_records`."""
+    result = ingest(paths, c.USERS, duplicate_key=["source_file", "user_id"], max_bytes=max_bytes)
+    withheld = withheld_users(result)
+    if withheld.is_empty():
+        return result
+    is_withheld = pl.col("user_id").is_in(withheld["user_id"].implode())
+    moved = result.valid.filter(is_withheld).join(
+        withheld.rename({"source_file": "_newest"}), on="user_id", how="left").select(
+        pl.lit(c.USERS.name).alias("record_type"),
+        "source_file",
+        pl.col("source_line").alias("line"),
+        pl.lit(c.CONFLICTING_USER_RECORDS).alias("reason"),
+        (pl.lit("user_id=") + pl.col("user_id") + pl.lit(": the newest file naming them (")
+         + pl.col("_newest") + pl.lit(") holds conflicting or broken records")).alias("detail"),
+        pl.struct([pl.col(n).cast(pl.String) for n in c.USERS.names]).struct.json_encode().alias("payload"),
+    )
+    return IngestResult(valid=result.valid.filter(~is_withheld),
+                        quarantine=pl.concat([result.quarantine, moved], how="vertical"),
+                        read=result.read, files=result.files, ignored_files=result.ignored_files)
 
 
 def latest_users(result: IngestResult) -> tuple[pl.DataFrame, int]:
     """Latest record per user: files are ordered by name, later lines win within a file.
+    A user in `withheld_users` has no record (fail closed), even from a plain `ingest`.
 
     Returns the snapshot and how many older records it superseded (kept in the count, not lost).
     """
-    ordered = result.valid.with_row_index("_order")
+    withheld = withheld_users(result)["user_id"].implode()
+    ordered = result.valid.filter(~pl.col("user_id").is_in(withheld)).with_row_index("_order")
     latest = ordered.sort("_order").unique("user_id", keep="last", maintain_order=True).drop("_order")
     return latest.sort("user_id"), result.valid.height - latest.height

@@ -80,10 +80,12 @@ ID_PREFIX = {
 }
 PLATFORM_WEIGHTS = (30, 25, 15, 18, 12)
 
-# The order a reader checks a record in (the contract's), less the two reasons a generator
-# never writes: the first failing check names the reason.
+# The order a reader checks a record in (the contract's), less the reasons a generator never
+# writes (identical copies, repeated keys, users withheld, whole-file reasons): the first
+# failing check names the reason.
 REASONS = tuple(r for r in contract.QUARANTINE_REASONS
-                if r not in (contract.DUPLICATE_RECORD, contract.UNREADABLE_FILE))
+                if r not in (contract.DUPLICATE_RECORD, contract.REPEATED_KEY,
+                             contract.CONFLICTING_USER_RECORDS, *contract.FILE_REASONS))
 CONTENT_REQUIRED = tuple(f.name for f in contract.CONTENT.fields if f.required)
 USER_REASONS = REASONS[:6]
 LEDGER_REASONS = REASONS[:6]

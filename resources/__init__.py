@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 from upath import UPath
 
+from curation.ingest import DEFAULT_MAX_FILE_BYTES
 from curation.keyfile import CONFIGURED, GENERATED, KEY_ENV, KEY_FILE_ENV, fingerprint, load_or_create_key
 from curation.ledger import ConsentLedger, redacted_url
 from curation.policy import Policy
@@ -22,6 +23,9 @@ class LandingZone(dg.ConfigurableResource):
     """The landing root (`content/`, `users/`, `notifications/`, `objections/`); local or `s3://…`."""
 
     root: str
+    # The most bytes one landing file may hold (after decompression); larger ones are
+    # quarantined whole (`file_too_large`, `decompressed_too_large`), never read into memory.
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
 
     def path(self, *parts: str) -> UPath:
         return UPath(self.root).joinpath(*parts)

@@ -407,3 +407,19 @@ def test_instance_home_bounds_the_run_queue_and_monitors_runs(tmp_path: Path,
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")  # an operator's own file stays
     ensure_instance_home()
     assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+
+
+def test_landing_sensor_skips_bad_day_folders_and_links(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
+    instance = dg.DagsterInstance.ephemeral()
+    good = write_jsonl(content_file(landing, "facebook", "2025-04-01"), [post("ok", "u", "2025-04-01T10:00:00+00:00")])
+    for folder in ("20250403", "2025-W14-4", "2025-13-45"):
+        write_jsonl(landing / "content" / "facebook" / folder / "part-0.jsonl", [post(f"x-{folder}", "u",
+                                                                                       "2025-04-03T10:00:00+00:00")])
+    outside = write_jsonl(tmp_path / "outside" / "part-0.jsonl", [post("secret", "u", "2025-04-02T10:00:00+00:00")])
+    (landing / "content" / "facebook" / "2025-04-02").symlink_to(outside.parent, target_is_directory=True)
+    (landing / "content" / "facebook" / "2025-04-01" / "linked.jsonl").symlink_to(outside)
+    result = run_sensor(landing_zone_sensor, sensor_context(defs, instance))
+    assert [(r.partition_key, r.tags["consentry/files"]) for r in result.run_requests] == [("2025-04-01", "1")]
+    assert good.exists()

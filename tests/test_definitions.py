@@ -12,7 +12,7 @@ from checks.names import CORPUS_BLOCKING_CHECKS
 from definitions import defs
 
 ASSETS = {
-    "raw_content", "content_quarantine", "raw_users", "users_quarantine", "consent_ledger",
+    "landing_inventory", "raw_content", "content_quarantine", "raw_users", "users_quarantine", "consent_ledger",
     "ledger_quarantine", "consent_state", "pending_purges", "filtered_corpus", "exclusion_report", "author_index",
     "corpus_release",
     "dialect_subset", "idiom_subset", "humor_subset", "local_knowledge_subset",

@@ -144,3 +144,177 @@ def test_latest_user_file_wins_and_conflicts_inside_a_file_are_quarantined(tmp_p
     assert sorted(result.quarantine["reason"]) == [c.CONFLICTING_DUPLICATE_ID, c.CONFLICTING_DUPLICATE_ID,
                                                    c.UNKNOWN_ENUM]
     assert result.valid.height + result.quarantine.height == result.read == 6
+
+
+# --------------------------------------------------------------------------- hostile landing files
+
+
+def day_folder(root: Path, platform: str = "facebook", day: str = DAY) -> Path:
+    folder = root / "content" / platform / day
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def ingest_day(root: Path, day: str = DAY, max_bytes: int | None = None):
+    limit = () if max_bytes is None else (max_bytes,)
+    return ingest_content(content_files_for_day(UPath(root), day), FIRST, LAST, *limit)
+
+
+def test_parquet_without_the_contract_columns_is_quarantined_whole(tmp_path: Path) -> None:
+    pl.DataFrame({"id": [1, 2, 3], "body": ["a", "b", "c"]}).write_parquet(day_folder(tmp_path) / "foreign.parquet")
+    result = ingest_day(tmp_path)
+    assert result.valid.is_empty()
+    assert result.quarantine.select("line", "reason").rows() == [(None, c.MISSING_COLUMNS)]
+    assert "content_id" in result.quarantine["detail"].item() and "3 rows" in result.quarantine["detail"].item()
+    assert result.read == 1
+
+
+def test_only_real_yyyy_mm_dd_folders_are_days(tmp_path: Path) -> None:
+    for name in ("2025-04-02", "20250403", "2025-W14-4", "2025-13-45", "notadate", "2025-4-5"):
+        write_jsonl(content_file(tmp_path, "facebook", name), [GOOD])
+    (tmp_path / "content" / "facebook" / "2025-04-09").write_text("a file, not a folder")
+    assert content_days(UPath(tmp_path)) == ["2025-04-02"]
+
+
+@pytest.mark.parametrize("line", [
+    b'{"content_id": "fb-2", "visibility": "private", "platform": "facebook", "kind": "post", "author_id": "u1",'
+    b' "created_at": "2025-04-02T10:00:00+02:00", "text": "t", "visibility": "public"}',
+    # the same key spelled with an escape: orjson would still keep the last value
+    b'{"content_id": "fb-2", "visibility": "private", "platform": "facebook", "kind": "post", "author_id": "u1",'
+    b' "created_at": "2025-04-02T10:00:00+02:00", "text": "t", "\\u0076isibility" : "public"}',
+])
+def test_a_repeated_key_is_quarantined_never_last_value_wins(tmp_path: Path, line: bytes) -> None:
+    nested = GOOD | {"content_id": "fb-3", "extra": {"text": "a nested key may repeat an outer one"},
+                     "text": 'quotes \\" and "visibility": inside a value'}
+    result = ingest_lines(tmp_path, [GOOD, line, nested])
+    assert result.valid["content_id"].to_list() == ["fb-1", "fb-3"]
+    assert result.quarantine.select("line", "reason", "detail").rows() == [(2, c.REPEATED_KEY, "repeated: visibility")]
+
+
+def test_symbolic_links_are_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = post("fb-secret", "u9", "2025-04-02T10:00:00+00:00", text="private words outside the landing root")
+    write_jsonl(outside / "stolen.jsonl", [secret, "not json at all"])
+    root = tmp_path / "landing"
+    folder = day_folder(root)
+    write_jsonl(folder / "a.jsonl", [GOOD])
+    (folder / "link.jsonl").symlink_to(outside / "stolen.jsonl")
+    (root / "content" / "instagram").symlink_to(outside, target_is_directory=True)
+    write_jsonl(outside / DAY / "x.jsonl", [post("ig-1", "u9", "2025-04-02T10:00:00+00:00", platform="instagram")])
+    (root / "content" / "facebook" / "2025-04-05").symlink_to(outside / DAY, target_is_directory=True)
+    result = ingest_day(root)
+    assert result.valid["content_id"].to_list() == ["fb-1"]
+    assert result.quarantine.is_empty() and result.read == 1
+    assert [Path(p).name for p in result.ignored_files] == ["link.jsonl"]
+    assert content_days(UPath(root)) == [DAY]
+    assert content_files_for_day(UPath(root), "2025-04-05") == []
+
+
+def test_dot_files_are_uploads_in_flight_and_not_read(tmp_path: Path) -> None:
+    write_jsonl(day_folder(tmp_path) / ".part-1.jsonl", [GOOD])
+    result = ingest_day(tmp_path)
+    assert result.read == 0 and [Path(p).name for p in result.ignored_files] == [".part-1.jsonl"]
+
+
+def test_a_file_starting_with_a_utf8_bom_is_read(tmp_path: Path) -> None:
+    path = day_folder(tmp_path) / "bom.jsonl"
+    second = json.dumps(GOOD | {"content_id": "fb-2"}).encode()
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\n" + second)
+    result = ingest_day(tmp_path)
+    assert result.quarantine.is_empty()
+    assert result.valid.select("content_id", "source_line").rows() == [("fb-1", 1), ("fb-2", 2)]
+
+
+def test_dictionary_encoded_parquet_columns_are_strings(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = day_folder(tmp_path, "instagram")
+    columns = {"content_id": ["ig-1", "ig-2"], "platform": ["instagram"] * 2, "kind": ["post"] * 2,
+               "author_id": ["u1", "u1"], "visibility": ["public"] * 2, "text": ["hi", "hi"]}
+    table = pa.table({k: pa.array(v).dictionary_encode() for k, v in columns.items()}
+                     | {"created_at": pa.array([datetime(2025, 4, 2, 9, tzinfo=UTC)] * 2, pa.timestamp("us", "UTC"))})
+    pq.write_table(table, folder / "dict.parquet", use_dictionary=True)
+    pl.DataFrame(columns | {"created_at": [datetime(2025, 4, 2, 9, tzinfo=UTC)] * 2}).with_columns(
+        pl.col("platform", "kind", "visibility").cast(pl.Categorical),
+        pl.Series("content_id", ["ig-3", "ig-4"])).write_parquet(folder / "categorical.parquet")
+    result = ingest_day(tmp_path)
+    assert result.quarantine.is_empty()
+    assert sorted(result.valid["content_id"]) == ["ig-1", "ig-2", "ig-3", "ig-4"]
+    assert set(result.valid["visibility"]) == {"public"}
+
+
+def test_a_gzip_inflating_past_the_limit_is_quarantined_unread(tmp_path: Path) -> None:
+    folder = day_folder(tmp_path)
+    line = (json.dumps(GOOD) + "\n").encode()
+    (folder / "bomb.jsonl.gz").write_bytes(gzip.compress(line + b" " * 5_000))
+    (folder / "ok.jsonl.gz").write_bytes(gzip.compress(json.dumps(GOOD | {"content_id": "fb-2"}).encode()))
+    (folder / "big.jsonl").write_bytes(line + b" " * 2_000)
+    result = ingest_day(tmp_path, max_bytes=1_000)
+    assert result.valid["content_id"].to_list() == ["fb-2"]
+    assert result.quarantine.select("source_file", "reason").with_columns(
+        pl.col("source_file").str.split("/").list.last()).sort("source_file").rows() == [
+        ("big.jsonl", c.FILE_TOO_LARGE), ("bomb.jsonl.gz", c.DECOMPRESSED_TOO_LARGE)]
+    assert result.read == 3
+
+
+def test_a_bounded_read_never_inflates_more_than_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader asks the gzip stream for at most limit + 1 bytes, whatever the file holds."""
+    from curation import ingest as ingest_module
+
+    asked: list[int] = []
+    real = gzip.GzipFile.read
+
+    def spy(self: gzip.GzipFile, size: int = -1) -> bytes:
+        asked.append(size)
+        return real(self, size)
+
+    monkeypatch.setattr(gzip.GzipFile, "read", spy)
+    path = day_folder(tmp_path) / "bomb.jsonl.gz"
+    path.write_bytes(gzip.compress(b" " * 100_000))
+    with pytest.raises(ingest_module.FileRefused):
+        ingest_module._read_bytes(UPath(path), 1_000)
+    assert asked and all(0 <= n <= 1_001 for n in asked)
+
+
+def test_conflicting_records_in_the_newest_users_file_make_the_user_ineligible(tmp_path: Path) -> None:
+    """End to end through the plain functions: no fallback to the older file, no content in the corpus."""
+    from curation.corpus import curate
+    from curation.eligibility import UNKNOWN_OR_DELETED_AUTHOR, consent_state, evaluate_content
+    from curation.ingest import ingest_users
+    from curation.policy import Policy
+    from tests.landing import notification
+
+    write_jsonl(tmp_path / "users" / "2025-01-01-snapshot.jsonl", [user("adult"), user("flip"), user("fixed")])
+    write_jsonl(tmp_path / "users" / "2025-02-01-snapshot.jsonl", [
+        user("flip", birth_date="1990-05-05"), user("flip", birth_date="2012-05-05"),  # adult or a minor?
+        user("fixed", country="Germany"), user("adult")])  # a broken newest record for `fixed`
+    files = [UPath(p) for p in sorted((tmp_path / "users").iterdir())]
+    result = ingest_users(files)
+    assert result.valid.height + result.quarantine.height == result.read == 7
+    withheld = result.quarantine.filter(pl.col("reason") == c.CONFLICTING_USER_RECORDS)
+    assert sorted(withheld["payload"].str.json_path_match("$.user_id")) == ["fixed", "flip"]
+    snapshot, _ = latest_users(result)
+    assert snapshot["user_id"].to_list() == ["adult"]
+    # a plain ingest (no withholding step) is fail closed in latest_users as well
+    plain, _ = latest_users(ingest(files, c.USERS, duplicate_key=["source_file", "user_id"]))
+    assert plain["user_id"].to_list() == ["adult"]
+
+    write_jsonl(content_file(tmp_path, "facebook", DAY), [
+        post("fb-1", "adult", "2025-04-02T10:00:00+00:00", text="The adult's own public words about the weather"),
+        post("fb-2", "flip", "2025-04-02T11:00:00+00:00", text="Words of someone whose age nobody can tell"),
+        post("fb-3", "fixed", "2025-04-02T12:00:00+00:00", text="Words of someone whose record broke")])
+    content = ingest_day(tmp_path).valid
+    notifications = pl.DataFrame([notification(f"n-{u}", u) for u in ("adult", "flip", "fixed")]).with_columns(
+        pl.col("sent_at").str.to_datetime(time_zone="UTC"))
+    objections = pl.DataFrame(schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String,
+                                      "action": pl.String, "submitted_at": pl.Datetime("us", "UTC")})
+    as_of, policy = datetime(2025, 7, 1, tzinfo=UTC), Policy()
+    state = consent_state(snapshot, notifications, objections, as_of=as_of, policy=policy, secret=b"k" * 32)
+    evaluated = evaluate_content(content, state, as_of=as_of, policy=policy).with_columns(
+        pl.col("created_at").dt.date().alias("day")).collect()
+    assert dict(evaluated.select("content_id", "exclusion_reason").iter_rows()) == {
+        "fb-1": None, "fb-2": UNKNOWN_OR_DELETED_AUTHOR, "fb-3": UNKNOWN_OR_DELETED_AUTHOR}
+    curated = curate(evaluated, [date(2025, 4, 2)])
+    assert curated.corpus["content_id"].to_list() == ["fb-1"]
