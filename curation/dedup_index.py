@@ -323,10 +323,10 @@ def update(index_dir: str | os.PathLike, fingerprints: DayFingerprints) -> Updat
     module docstring. Idempotent: the same fingerprints twice leave the same index."""
     index_dir = Path(index_dir)
     with _locked(index_dir):
-        return _update(index_dir, fingerprints)
+        return _update(index_dir, fingerprints, keep_day=True)
 
 
-def _update(index_dir: Path, fp: DayFingerprints) -> UpdateResult:
+def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResult:
     st = _load(index_dir, fp.config)
     manifest = dict(st.manifest)
     day, iso = fp.day, fp.day.isoformat()
@@ -436,7 +436,7 @@ def _update(index_dir: Path, fp: DayFingerprints) -> UpdateResult:
     g = f"g{generation:06d}"
     days = dict(manifest["days"])
     days.pop(iso, None)
-    if todays.height:
+    if keep_day:  # an empty day stays indexed (with no rows); `remove_day` forgets it
         days[iso] = f"docs/{iso}.{g}.parquet"
         _write_parquet(todays, index_dir / days[iso])
     bands, texts = list(manifest["bands"]), list(manifest["texts"])
@@ -473,15 +473,18 @@ def _update(index_dir: Path, fp: DayFingerprints) -> UpdateResult:
 
 
 def remove_day(index_dir: str | os.PathLike, day: date, config: DedupConfig | None = None) -> UpdateResult:
-    """Take a day out of the index (as if rebuilt with no rows)."""
+    """Take a day out of the index: its docs leave, and the day is no longer indexed
+    (`update` with an empty day keeps the day, with no rows)."""
     from curation.fingerprints import day_fingerprints
 
-    manifest = _manifest(Path(index_dir))
+    index_dir = Path(index_dir)
+    manifest = _manifest(index_dir)
     if config is None:
         config = DedupConfig(**manifest["config"]) if manifest else DedupConfig()
     empty = pl.DataFrame(schema={"content_id": pl.String, "platform": pl.String,
                                  "created_at": pl.Datetime("us", "UTC"), "text": pl.String})
-    return update(index_dir, day_fingerprints(empty, config, day=day))
+    with _locked(index_dir):
+        return _update(index_dir, day_fingerprints(empty, config, day=day), keep_day=False)
 
 
 # --- reading --------------------------------------------------------------------------
