@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets import all_assets
 from automation.jobs import ALL_JOBS
-from automation.sensors import alert_sensor, daily_schedule, landing_zone_sensor, objection_sensor
+from automation.sensors import alert_sensor, daily_schedule, landing_zone_sensor, objection_sensor, stale_days_sensor
 from checks.registry import all_checks
 from curation.keyfile import KEY_ENV, default_key_file
 from resources import build_resources
@@ -55,7 +55,7 @@ def build_definitions(resources: dict[str, object]) -> dg.Definitions:
         assets=dg.with_source_code_references(all_assets()),
         asset_checks=all_checks(),
         jobs=ALL_JOBS,
-        sensors=[landing_zone_sensor, objection_sensor, alert_sensor],
+        sensors=[landing_zone_sensor, objection_sensor, stale_days_sensor, alert_sensor],
         schedules=[daily_schedule],
         resources=resources,
         executor=dg.in_process_executor,

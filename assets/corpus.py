@@ -13,9 +13,13 @@ import polars as pl
 
 from assets.metadata import column_schema, markdown_preview, table
 from assets.partitions import DAILY, SINGLE_RUN
-from curation.corpus import OUTCOMES, CurationConfig, curate
+from curation.corpus import OUTCOMES, CurationConfig, curate_from_index, earliest_copies_elsewhere, prepare_text
+from curation.dedup_index import cluster_assignments
+from curation.dedup_index import update as update_index
 from curation.eligibility import evaluate_content
-from resources import PolicyResource
+from curation.fingerprints import day_fingerprints
+from curation.stale_days import update_stale
+from resources import DataStore, PolicyResource
 
 OWNER = "team:data-platform"
 
@@ -111,16 +115,15 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
     },
     partitions_def=DAILY,
     backfill_policy=SINGLE_RUN,
-    ins={"raw_content": dg.AssetIn(partition_mapping=dg.AllPartitionMapping(),
-                                   metadata={"allow_missing_partitions": True}),
+    # Only the days being built: every other day reaches this build through the dedup index.
+    ins={"raw_content": dg.AssetIn(metadata={"allow_missing_partitions": True}),
          "consent_state": dg.AssetIn()},
 )
 def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame, consent_state: pl.LazyFrame,
-                    policy: PolicyResource):
-    """Judge every valid raw row at the consent state's T, then curate the days being built.
-
-    `raw_content` is every materialized day (de-duplication spans all days: a repost on
-    day 40 meets its original from day 3), the rows of the days built are a subset.
+                    policy: PolicyResource, store: DataStore):
+    """Judge the days' raw rows at the consent state's T, enter them in the dedup index, and
+    curate them: a repost on day 40 meets its original from day 3 through the index, and only
+    the earliest copies that lie on other days are read back (a filter on their day's file).
     """
     state = consent_state.collect()
     as_of, state_policy = state_as_of(state)
@@ -134,7 +137,26 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     evaluated = evaluate_content(raw_content, state, as_of=as_of, policy=rules).with_columns(
         pl.col("created_at").dt.date().alias("day")).collect()
     config = CurationConfig()
-    curated = curate(evaluated, days, config)
+    candidates, pii_counts = prepare_text(evaluated)
+    index_dir = str(store.path("dedup_index"))
+    affected: set[date] = set()
+    index_stats = {"docs": 0, "new_nodes": 0, "candidate_pairs": 0, "new_edges": 0}
+    for day in sorted(days):
+        todays = candidates.filter(pl.col("day") == day).select("content_id", "platform", "created_at", "text")
+        update = update_index(index_dir, day_fingerprints(todays, config.dedup, day=day))
+        affected |= set(update.affected_days)
+        for name in index_stats:
+            index_stats[name] += int(getattr(update, name))
+    assignments = cluster_assignments(index_dir, days)
+    elsewhere = earliest_copies_elsewhere(assignments, days, str(store.path("assets", "raw_content")))
+    judged_elsewhere = (evaluate_content(elsewhere.lazy(), state, as_of=as_of, policy=rules).collect()
+                        if elsewhere.height else pl.DataFrame(schema={
+                            "platform": pl.String, "content_id": pl.String, "exclusion_reason": pl.String,
+                            "author_key": pl.String}))
+    curated = curate_from_index(candidates, pii_counts, assignments, judged_elsewhere, days, config)
+    # Days whose rows' earliest copy these days changed: their partitions wait for a rebuild
+    # (the landing sensor and `make run` request it; the release cut never relies on it).
+    still_stale = update_stale(index_dir, add=affected - set(days), built=days)
 
     corpus = curated.corpus.with_columns(
         pl.lit(rules.version).alias("policy_version"),
@@ -162,6 +184,11 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     high_water_mark = int(state["ledger_high_water_mark"].max() or 0) if state.height else 0
     common = {"as_of": as_of.isoformat(), "policy_version": rules.version,
               "ledger_high_water_mark": high_water_mark}
+    index_metadata = {
+        "dedup_index": dg.MetadataValue.json({**index_stats, "earliest_copies_read_from_other_days": elsewhere.height}),
+        "days_made_stale": len(affected - set(days)),
+        "stale_days_waiting": ", ".join(d.isoformat() for d in still_stale[:20]) or "none",
+    }
     yield dg.Output(
         corpus_parts[keys[0]] if single else corpus_parts,
         output_name="filtered_corpus",
@@ -172,7 +199,8 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
             **{f"excluded_{r}": int(by_reason.filter(pl.col("reason") == r)["rows"].sum()) for r in OUTCOMES[1:]},
             "exclusions_by_reason_and_platform": table(by_reason_platform),
             **{f"pii_redacted_{k.lower()}": int(v) for k, v in curated.pii_counts.items()},
-            "duplicate_clusters_all_days": curated.clusters,
+            "duplicate_clusters": curated.clusters,
+            **index_metadata,
             "rows_by_language": dict(corpus.group_by("language").len().sort("len", descending=True)
                                      .head(15).iter_rows()),
             "curation": dg.MetadataValue.json(config.to_dict()),

@@ -13,7 +13,7 @@ It reads the partitions it packages straight from the store, because it packages
 exists, not a fixed range.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -23,6 +23,7 @@ from assets.metadata import column_schema, table
 from checks.gate import unverified_partitions
 from checks.names import CORPUS_BLOCKING_CHECKS
 from curation.corpus import OUTCOMES, CurationConfig
+from curation.dedup_index import cluster_assignments, indexed_days
 from curation.enforce import judge_at_cut
 from curation.release import write_release
 from resources import AuthorKeySecret, DataStore, LedgerResource, PolicyResource
@@ -84,9 +85,18 @@ def corpus_release(context: dg.AssetExecutionContext, store: DataStore, ledger: 
     book = ledger.open()
     high_water_mark = book.high_water_mark()
     cut_at = datetime.now(UTC)
+    # Which packaged rows are still the earliest copy of their words, per the dedup index now.
+    index_dir = str(store.path("dedup_index"))
+    missing = sorted(set(p for p in partitions if frames[p].height) - {d.isoformat() for d in indexed_days(index_dir)})
+    if missing:
+        raise dg.Failure(description=(
+            f"refusing to release: the dedup index holds no entry for {len(missing)} packaged partitions "
+            f"({', '.join(missing[:10])}); rebuild them (their filtered_corpus) so it can prove each row "
+            "is the earliest copy of its words"))
+    earliest = cluster_assignments(index_dir, [date.fromisoformat(p) for p in partitions if frames[p].height])
     cut = judge_at_cut(frames, users, book.notifications(up_to_seq=high_water_mark),
                        book.objections(up_to_seq=high_water_mark), as_of=as_of, policy=policy.policy(),
-                       secret=author_key.key(), now=cut_at)
+                       secret=author_key.key(), now=cut_at, earliest=earliest)
     if cut.removed.height:
         context.log.warning(
             f"removed at cut: {cut.removed.height} rows whose author is not eligible at ledger seq "

@@ -33,6 +33,7 @@ from automation.purges import PurgePlan, plan_purges
 from automation.run_health import fail_dead_runs
 from checks.gate import latest_materialization_records, run_partitions
 from curation.eligibility import author_keys
+from curation.stale_days import stale_days
 from resources import AuthorKeySecret, DataStore, LandingZone, LedgerResource, PurgeSettings
 from resources.alerts import AlertSink
 
@@ -247,6 +248,37 @@ def pending_observation(plan: PurgePlan, pending: pl.DataFrame) -> dg.AssetObser
         "settled_ledger_seq": plan.settled_seq,
         "pending": table(shown) if pending.height else dg.MetadataValue.md("_no pending purges_"),
     })
+
+
+@dg.sensor(
+    name="stale_days_sensor",
+    jobs=[purge_job],
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=("Days whose corpus another day's build made out of date (an older copy of their words "
+                 "arrived later, or a new day bridged two clusters: `dedup_index/stale_days.json`) → "
+                 "one corpus rebuild each. Until then the release cut leaves their non-earliest rows out."),
+)
+def stale_days_sensor(context: dg.SensorEvaluationContext, store: DataStore):
+    stale = [d.isoformat() for d in stale_days(str(store.path("dedup_index")))]
+    if not stale:
+        return dg.SkipReason("no stale days")
+    busy: set[str] = set()
+    for run in _runs(context.instance, IN_FLIGHT):
+        if run.job_name != consent_refresh_job.name:
+            busy |= run_partitions(run) or set()
+    attempts = Counter(run.tags.get("consentry/purge_key") for run in
+                       _runs(context.instance, FAILED, tags={"consentry/trigger": "stale"}))
+    built = latest_materialization_records(context.instance, dg.AssetKey("filtered_corpus"), stale)
+    requests = []
+    for day in stale:
+        if day in busy:
+            continue
+        key = f"stale:{day}@{built[day].storage_id if day in built else 0}"
+        requests.append(dg.RunRequest(run_key=f"{key}:{attempts[key]}", job_name=purge_job.name, partition_key=day,
+                                      tags={"consentry/trigger": "stale", "consentry/purge_key": key}))
+    return dg.SensorResult(run_requests=requests) if requests else dg.SkipReason(
+        f"{len(stale)} stale days, all being rebuilt")
 
 
 @dg.schedule(

@@ -35,6 +35,7 @@ from curation.eligibility import (
 )
 from curation.policy import Policy
 
+NOT_EARLIEST_COPY = "not_earliest_copy"
 REMOVED_SCHEMA: dict[str, pl.DataType] = {
     "content_id": pl.String(), "platform": pl.String(), "day": pl.Date(), "author_key": pl.String(),
     "reason": pl.String(),
@@ -58,12 +59,17 @@ class Cut:
 
 def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame, notifications: pl.DataFrame,
                  objections: pl.DataFrame, *, as_of: datetime, policy: Policy, secret: bytes,
-                 now: datetime) -> Cut:
+                 now: datetime, earliest: pl.DataFrame | None = None) -> Cut:
     """Judge every packaged row again with the ledger at the cut; keep only those that pass.
 
     `notifications` / `objections` must be the ledger replayed up to the high-water mark the
     release records. Corpus rows carry `author_key` (never a user id), `created_at`,
     `deleted_at`, `platform`, `kind`, `visibility`, `day`.
+
+    `earliest` (platform, content_id, is_earliest), from the dedup index as it is now: a row
+    that is no longer the earliest copy of its words (an older copy arrived after its day was
+    built, and that day waits for its rebuild) is left out as `not_earliest_copy`, and so is a
+    row the index does not know (fail closed). None skips this (callers without an index).
     """
     t = to_utc(as_of)
     cutoff = max(t, to_utc(now, "now"))
@@ -79,8 +85,15 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
         # evaluate_content keeps the input's rows and order (a left join, m:1), so its verdicts
         # line up with `rows` one to one
         judged = evaluate_content(rows, state, as_of=t, policy=policy, key_column="author_key").collect()
+        if earliest is not None:
+            judged = judged.join(earliest.select("platform", "content_id", pl.col("is_earliest").alias("_earliest")),
+                                 on=["platform", "content_id"], how="left", maintain_order="left")
+        else:
+            judged = judged.with_columns(pl.lit(True).alias("_earliest"))
         reason = (
             pl.when(pl.col("exclusion_reason").is_not_null()).then(pl.col("exclusion_reason"))
+            # policy v2: only the earliest copy of words may be released
+            .when(~pl.col("_earliest").fill_null(False)).then(pl.lit(NOT_EARLIEST_COPY))
             # a deletion that has happened counts at the cut, even when dated after a pinned T
             .when(pl.col("deleted_at") <= cutoff).then(pl.lit(FUTURE_OR_DELETED_CONTENT))
             .when(pl.col("author_key").is_in(deleted_accounts["author_key"].implode()))

@@ -89,6 +89,11 @@ def key_hash(column: str) -> pl.Expr:
     return plh.col(column).nchash.xxh3_128(return_binary=True, byte_order="big")
 
 
+def key_hash_expr(expr: pl.Expr) -> pl.Expr:
+    """`key_hash` of any string expression (the corpus' `text_hash` is its hex form)."""
+    return expr.nchash.xxh3_128(return_binary=True, byte_order="big")  # namespace registered by polars_hash
+
+
 def _require(rows: pl.DataFrame) -> None:
     missing = [c for c in INPUT_COLUMNS if c not in rows.columns]
     if missing:

@@ -95,22 +95,27 @@ def test_pii_check_fails_on_unredacted_text() -> None:
     assert failed.metadata["failing_email"].value == 1 and failed.metadata["failing_iban"].value == 1
 
 
-def test_the_copy_check_finds_a_corpus_row_that_is_not_the_earliest_copy() -> None:
-    """Policy v2: a private message written first makes a later public copy inadmissible."""
+def test_the_copy_check_finds_a_corpus_row_that_is_not_the_earliest_copy(tmp_path) -> None:
+    """Policy v2: a private message written first makes a later public copy inadmissible, and the
+    check sees it through the dedup index, even when the older day was indexed last."""
     from datetime import UTC, date, datetime
 
-    from curation.corpus import later_exact_copies
-    from curation.dedup import exact_key, text_hashes
+    from curation.corpus import not_earliest_copies, prepare_text
+    from curation.dedup_index import update
+    from curation.fingerprints import day_fingerprints
 
     history = pl.DataFrame({
         "content_id": ["dm-1", "p-1", "p-2", "e-1"], "platform": ["messenger", "facebook", "facebook", "facebook"],
         "created_at": [datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 4, 2, tzinfo=UTC),
-                       datetime(2025, 4, 3, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC)],
-        "text": [DIARY, DIARY.upper(), WEATHER, ""]})
-    keys = history.select(exact_key(pl.col("text")).alias("k"))["k"]
-    corpus = history.with_columns(text_hashes(keys), pl.col("created_at").dt.date().alias("day")).filter(
-        pl.col("content_id").is_in(["p-1", "p-2", "e-1"]))
-    found = later_exact_copies(corpus, history)
+                       datetime(2025, 4, 3, tzinfo=UTC), datetime(2025, 4, 1, 9, tzinfo=UTC)],
+        "text": [DIARY, DIARY.upper(), WEATHER, ""]}).with_columns(pl.col("created_at").dt.date().alias("day"))
+    prepared, _ = prepare_text(history)
+    for day in (date(2025, 4, 3), date(2025, 4, 2), date(2025, 4, 1)):  # the oldest day arrives last
+        update(tmp_path, day_fingerprints(prepared.filter(pl.col("day") == day).drop("day"), day=day))
+    corpus = history.filter(pl.col("content_id").is_in(["p-1", "p-2", "e-1"]))
+    found = not_earliest_copies(corpus, str(tmp_path))
     assert found["content_id"].to_list() == ["p-1"]
     assert found["first_content_id"].to_list() == ["dm-1"]
     assert found["day"].to_list() == [date(2025, 4, 2)]
+    unknown = pl.DataFrame({"content_id": ["x"], "platform": ["facebook"], "day": [date(2025, 5, 1)]})
+    assert not_earliest_copies(unknown, str(tmp_path))["content_id"].to_list() == ["x"]  # fail closed

@@ -133,7 +133,7 @@ def test_a_failed_purge_then_the_scheduled_release(tmp_path: Path, monkeypatch: 
         raise RuntimeError("disk full")  # the purge run fails half-way
 
     with monkeypatch.context() as patch:
-        patch.setattr(assets.corpus, "curate", broken_curate)
+        patch.setattr(assets.corpus, "curate_from_index", broken_curate)
         purge = defs.resolve_job_def("objection_purge_job")
         failed = purge.execute_in_process(instance=instance, partition_key=adult_days[0], raise_on_error=False)
     assert not failed.success
