@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test eval ui lint clean browser-deps
+.PHONY: run test eval ui intake lint clean browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,15 @@ eval: $(STAMP)
 	@test -f $(EVAL_DATA)/README.md || { echo "make eval: no eval data at $(EVAL_DATA)"; exit 2; }
 	$(PY) -m pytest -m eval
 
+# make ui: Dagster on :3000 and the objection form on :3100; Ctrl-C stops both.
 ui: $(STAMP)
 	$(PY) -m automation.instance
-	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	$(PY) -m intake & intake=$$!; trap 'kill $$intake 2>/dev/null; wait $$intake' EXIT; \
+		$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+# The objection form alone on http://127.0.0.1:3100 (CONSENTRY_INTAKE_PORT); links: python -m intake.links USER_ID
+intake: $(STAMP)
+	$(PY) -m intake
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -34,8 +34,11 @@ def _child_setup() -> None:
 
 
 def write_instance_config(home: Path) -> None:
+    """The project's own dagster.yaml (run queue, run monitoring), as `make ui` writes it."""
+    from automation.instance import DAGSTER_YAML
+
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)
 
 
 @contextmanager
