@@ -122,6 +122,7 @@ CHANGED_SCHEMA: dict[str, pl.DataType] = {
     "cluster": _U64, "earliest_doc": _U64, "previous_earliest_docs": pl.List(_U64),
 }
 MERGED_SCHEMA: dict[str, pl.DataType] = {"alias": _U64, "cluster": _U64}
+AFFECTED_SCHEMA: dict[str, pl.DataType] = {"day": pl.Date(), "rows": pl.UInt32()}
 
 
 @dataclass
@@ -133,6 +134,8 @@ class UpdateResult:
     merged: old cluster ids (`alias`) that are now part of another cluster (`cluster`).
     affected_days: days other than `day` whose rows' earliest copy changed: their corpus
       outcome may change, rebuild them.
+    affected_rows: (day, rows) for those days: how many of their rows changed earliest
+      copy (usually a few per day: a rebuild could patch only them).
     """
 
     day: date
@@ -145,6 +148,7 @@ class UpdateResult:
     changed_clusters: pl.DataFrame
     merged: pl.DataFrame
     affected_days: list[date] = field(default_factory=list)
+    affected_rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=AFFECTED_SCHEMA))
 
 
 @dataclass
@@ -429,8 +433,10 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
                       & pl.col("alias").n_unique().over("cluster").gt(1)
                       & (pl.col("alias") != pl.col("cluster")))
               .select(list(MERGED_SCHEMA)).sort("alias"))
-    affected = (key_days.join(changed_nodes.select("node"), on="node", how="semi")
-                .filter(pl.col("day") != day)["day"].unique().sort().to_list())
+    affected_rows = (key_days.join(changed_nodes.select("node"), on="node", how="semi")
+                     .filter(pl.col("day") != day).group_by("day").agg(pl.col("docs").sum().alias("rows"))
+                     .select(list(AFFECTED_SCHEMA)).cast(AFFECTED_SCHEMA).sort("day"))  # type: ignore[arg-type]
+    affected = affected_rows["day"].to_list()
 
     # 6. write a new generation, then commit by replacing the manifest.
     g = f"g{generation:06d}"
@@ -469,7 +475,8 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     removed = old_docs.join(todays, on=["platform", "content_id"], how="anti").height
     return UpdateResult(day=day, docs=todays.height, removed_docs=removed, new_nodes=fresh.height,
                         dead_nodes=dead.len(), candidate_pairs=pairs.height, new_edges=verified.height,
-                        changed_clusters=changed, merged=merged, affected_days=affected)
+                        changed_clusters=changed, merged=merged, affected_days=affected,
+                        affected_rows=affected_rows)
 
 
 def remove_day(index_dir: str | os.PathLike, day: date, config: DedupConfig | None = None) -> UpdateResult:

@@ -241,6 +241,7 @@ def test_a_bridge_merges_clusters_and_names_the_day_whose_earliest_copy_changed(
     result = _add(tmp_path, rows, days[2])  # B lands: C's cluster now belongs to A
     assert result.new_edges == 2
     assert result.affected_days == [days[1], days[4]]  # C and C2; A's days keep their earliest copy
+    assert result.affected_rows.rows() == [(days[1], 1), (days[4], 1)]
     assert result.merged.height == 1
     assert result.changed_clusters["previous_earliest_docs"].list.len().to_list() == [1]
     assert _indexed(tmp_path, days) == _batch(rows)
