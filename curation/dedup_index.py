@@ -181,10 +181,11 @@ def _write_json(obj: dict, path: Path) -> None:
 
 
 @contextmanager
-def _locked(index_dir: Path) -> Iterator[None]:
+def _locked(index_dir: Path, shared: bool = False) -> Iterator[None]:
+    """One writer, or any number of readers (a reader must not see files vanish)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -401,7 +402,8 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     old_clusters = st.nodes.filter(pl.col("node").is_in(touched.implode()))["cluster"].unique()
     frontier = nodes.filter(pl.col("cluster").is_in(old_clusters.implode()) | pl.col("cluster").is_null())
     frontier_ids = frontier["node"].sort().to_numpy()
-    frontier_edges = edges.filter(pl.col("a").is_in(pl.Series(frontier_ids).implode()))
+    inside = pl.Series(frontier_ids).implode()
+    frontier_edges = edges.filter(pl.col("a").is_in(inside) & pl.col("b").is_in(inside))
     roots = pl.DataFrame({"node": frontier_ids, "new_cluster": _components(frontier_ids, frontier_edges)},
                          schema={"node": _U64, "new_cluster": _U64})
     nodes = (nodes.join(roots, on="node", how="left")
@@ -410,6 +412,8 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     regrouped = (nodes.join(roots.select("node"), on="node", how="semi")
                  .group_by("cluster").agg(pl.col("first_doc").min().alias("earliest_doc")))
     who = _identities(index_dir, manifest, regrouped["earliest_doc"].to_list(), day, todays)
+    if who.height != regrouped.height:
+        raise RuntimeError(f"index inconsistent: {regrouped.height - who.height} earliest docs not found")
     regrouped = regrouped.join(who.rename({"doc": "earliest_doc", "platform": "earliest_platform",
                                            "content_id": "earliest_content_id",
                                            "created_at": "earliest_created_at"}), on="earliest_doc")
@@ -453,7 +457,7 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
         texts.append(f"texts/{g}.parquet")
         _write_parquet(new_near.select("node", "text").sort("node"), index_dir / texts[-1])
     live = nodes.lazy().select("node")
-    if len(bands) > _MAX_RUNS or (dead.len() and len(bands) > 1):
+    if len(bands) > _MAX_RUNS:
         merged_bands = _scan_runs(index_dir, bands, BANDS_SCHEMA).join(live, on="node", how="semi") \
             .sort("band_key", "node").collect()
         bands = [f"bands/{g}m.parquet"]
@@ -507,13 +511,16 @@ def cluster_assignments(index_dir: str | os.PathLike, days: Iterable[date]) -> p
     for a day the index does not hold.
     """
     index_dir = Path(index_dir)
-    st = _load(index_dir, None)
-    frames = []
-    for day in sorted(set(days)):
-        name = st.manifest["days"].get(day.isoformat())
-        if name is None:
-            raise ValueError(f"day {day} is not in the index {index_dir}")
-        frames.append(pl.read_parquet(index_dir / name).with_columns(pl.lit(day).alias("day")))
+    if not (index_dir / MANIFEST).exists():
+        raise FileNotFoundError(f"no de-duplication index in {index_dir}")
+    with _locked(index_dir, shared=True):
+        st = _load(index_dir, None)
+        frames = []
+        for day in sorted(set(days)):
+            name = st.manifest["days"].get(day.isoformat())
+            if name is None:
+                raise ValueError(f"day {day} is not in the index {index_dir}")
+            frames.append(pl.read_parquet(index_dir / name).with_columns(pl.lit(day).alias("day")))
     if not frames:
         return pl.DataFrame(schema=ASSIGNMENT_SCHEMA)
     docs = pl.concat(frames)

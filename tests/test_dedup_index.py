@@ -197,6 +197,20 @@ def test_day_by_day_matches_batch(tmp_path: Path, order: str) -> None:
     assert indexed_days(tmp_path) == days
 
 
+def test_merged_runs_keep_the_result(tmp_path: Path, monkeypatch) -> None:
+    """Band and text runs merged into one (beyond `_MAX_RUNS`), dead nodes dropped."""
+    monkeypatch.setattr(dedup_index, "_MAX_RUNS", 2)
+    rows = _generated(seed=12)
+    days = _days(rows)
+    for day in days:
+        _add(tmp_path, rows, day)
+    remove_day(tmp_path, days[1])
+    _add(tmp_path, rows, days[1])
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len(manifest["bands"]) <= 2 and any(run.endswith("m.parquet") for run in manifest["bands"])
+    assert _indexed(tmp_path, days) == _batch(rows)
+
+
 def test_readding_a_day_is_idempotent(tmp_path: Path) -> None:
     rows = _generated(seed=4)
     days = _days(rows)
