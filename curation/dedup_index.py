@@ -47,7 +47,9 @@ Updating one day D
 3. New near-eligible nodes only: join their band keys with the stored ones; within a
    bucket, pair as `dedup._candidate_pairs` does (all pairs up to
    `dedup._BUCKET_ALL_PAIRS` members, beyond that a window of predecessors plus the
-   bucket's first member, members in node order), keep pairs with a new node, verify.
+   bucket's first member, members in node order), keep pairs with a new node, skip
+   pairs whose shingle-set sizes alone put them under the threshold (J <= min/max: what
+   verification would reject; ~1/3 of the candidates on the sample), verify the rest.
 4. Frontier: the clusters holding any node D held before or holds now, or touched by a
    new edge. Their components are recomputed from their stored edges (min-label hooking
    with pointer jumping in numpy), so merges (a bridge) and splits (a removed bridge) are
@@ -105,7 +107,7 @@ CLUSTERS_SCHEMA: dict[str, pl.DataType] = {
 }
 EDGES_SCHEMA: dict[str, pl.DataType] = {"a": _U64, "b": _U64}
 BANDS_SCHEMA: dict[str, pl.DataType] = {"band_key": _U64, "node": _U64}
-TEXTS_SCHEMA: dict[str, pl.DataType] = {"node": _U64, "text": pl.String()}
+TEXTS_SCHEMA: dict[str, pl.DataType] = {"node": _U64, "text": pl.String(), "shingles": pl.UInt32()}
 ASSIGNMENT_SCHEMA: dict[str, pl.DataType] = {
     "day": pl.Date(),
     "content_id": pl.String(),
@@ -145,6 +147,7 @@ class UpdateResult:
     dead_nodes: int
     candidate_pairs: int
     new_edges: int
+    pruned_pairs: int
     changed_clusters: pl.DataFrame
     merged: pl.DataFrame
     affected_days: list[date] = field(default_factory=list)
@@ -342,7 +345,8 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     # 1. keys -> nodes; new keys numbered in doc order (deterministic).
     keyed = fp.docs.filter(pl.col("key").is_not_null())
     per_key = keyed.group_by("key").agg(
-        pl.col("doc").min().alias("rep"), pl.col("near").first(), pl.col("text").first()
+        pl.col("doc").min().alias("rep"), pl.col("near").first(), pl.col("text").first(),
+        pl.col("shingles").first(),
     )
     known = per_key.join(st.nodes.select("key", "node"), on="key", how="inner")
     fresh = (per_key.join(st.nodes.select("key"), on="key", how="anti").sort("rep")
@@ -368,11 +372,12 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     edges = st.edges.filter(~pl.col("a").is_in(dead.implode()) & ~pl.col("b").is_in(dead.implode()))
 
     # 3. candidates of new near nodes against every live node, verified on stored texts.
-    new_near = fresh.filter(pl.col("near")).select("node", "rep", "text")
+    new_near = fresh.filter(pl.col("near")).select("node", "rep", "text", "shingles")
     new_bands = fp.bands.join(new_near.select(pl.col("rep").alias("doc"), "node"), on="doc", how="inner") \
         .select("band_key", "node")
     pairs = pl.DataFrame(schema=EDGES_SCHEMA)
     verified = pl.DataFrame(schema=EDGES_SCHEMA)
+    pruned = 0
     if new_bands.height:
         old_bands = (
             _scan_runs(index_dir, manifest["bands"], BANDS_SCHEMA)
@@ -387,8 +392,17 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
         old_involved = involved.filter(involved < next_node)
         old_texts = (_scan_runs(index_dir, manifest["texts"], TEXTS_SCHEMA)
                      .filter(pl.col("node").is_in(old_involved.implode())).collect())
-        texts = pl.concat([old_texts, new_near.select("node", "text")]) \
+        texts = pl.concat([old_texts, new_near.select(list(TEXTS_SCHEMA))]) \
             .join(involved.to_frame("node"), on="node", how="semi").unique("node").sort("node")
+        # Jaccard <= min/max of the set sizes: skip what verification would reject anyway.
+        sizes = texts.select("node", "shingles")
+        before_prune = pairs.height
+        pairs = (pairs.join(sizes.rename({"node": "a", "shingles": "sa"}), on="a")
+                 .join(sizes.rename({"node": "b", "shingles": "sb"}), on="b")
+                 .filter(pl.min_horizontal("sa", "sb").cast(pl.Float64)
+                         >= fp.config.threshold * pl.max_horizontal("sa", "sb").cast(pl.Float64))
+                 .select("a", "b").sort("a", "b"))
+        pruned = before_prune - pairs.height
         ids = texts["node"].to_numpy()
         local = np.stack([np.searchsorted(ids, pairs["a"].to_numpy()),
                           np.searchsorted(ids, pairs["b"].to_numpy())], axis=1).astype(np.int64)
@@ -455,7 +469,7 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
         _write_parquet(new_bands.sort("band_key", "node"), index_dir / bands[-1])
     if new_near.height:
         texts.append(f"texts/{g}.parquet")
-        _write_parquet(new_near.select("node", "text").sort("node"), index_dir / texts[-1])
+        _write_parquet(new_near.select(list(TEXTS_SCHEMA)).sort("node"), index_dir / texts[-1])
     live = nodes.lazy().select("node")
     if len(bands) > _MAX_RUNS:
         merged_bands = _scan_runs(index_dir, bands, BANDS_SCHEMA).join(live, on="node", how="semi") \
@@ -478,7 +492,8 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
 
     removed = old_docs.join(todays, on=["platform", "content_id"], how="anti").height
     return UpdateResult(day=day, docs=todays.height, removed_docs=removed, new_nodes=fresh.height,
-                        dead_nodes=dead.len(), candidate_pairs=pairs.height, new_edges=verified.height,
+                        dead_nodes=dead.len(), candidate_pairs=pairs.height + pruned, pruned_pairs=pruned,
+                        new_edges=verified.height,
                         changed_clusters=changed, merged=merged, affected_days=affected,
                         affected_rows=affected_rows)
 

@@ -55,7 +55,8 @@ def _change_word(text: str, rng: random.Random, position: int | None = None) -> 
 
 def _generated(seed: int, n: int = 240, days: int = 6) -> pl.DataFrame:
     """Exact reposts across days (case/punctuation changed), near copies (one word
-    changed in a long text), chains, emoji-only and empty texts, ties in created_at."""
+    changed in a long text), chains, longer copies, emoji-only and empty texts, ties in
+    created_at."""
     rng = random.Random(seed)
     rows: list[tuple[str, str, int, int, str | None]] = []
     texts: list[str] = []
@@ -65,6 +66,9 @@ def _generated(seed: int, n: int = 240, days: int = 6) -> pl.DataFrame:
             text = rng.choice(texts).upper() + "!"
         elif texts and r < 0.45:
             text = _change_word(rng.choice(texts), rng)  # near copy; of a copy: chains
+        elif texts and r < 0.5:  # a longer copy: near or not, depending on how much is added
+            source = rng.choice(texts)
+            text = source + " " + _sentence(rng, rng.randrange(1, 9))
         elif r < 0.55:
             text = rng.choice(["🎉", "😂", "", None, "so true", "  ", "❤️ ❤️"])
         else:
@@ -183,8 +187,8 @@ def test_day_by_day_matches_batch(tmp_path: Path, order: str) -> None:
         random.Random(5).shuffle(sequence)
     elif order == "readded":
         sequence = sequence[:4] + [sequence[1]] + sequence[4:] + [sequence[-1]]
-    for day in sequence:
-        _add(tmp_path, rows, day)
+    pruned = sum(_add(tmp_path, rows, day).pruned_pairs for day in sequence)
+    assert pruned > 0, "some candidates are ruled out by their set sizes alone"
     if order == "changed_and_restored":  # a day rebuilt with half its rows, then whole again
         half = _day_rows(rows, days[2]).head(10)
         update(tmp_path, day_fingerprints(half, day=days[2]))
