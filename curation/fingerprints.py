@@ -34,8 +34,11 @@ Hashes (persisted, so they must be stable across machines and library versions)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import asdict, dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -88,6 +91,35 @@ class DayFingerprints:
     docs: pl.DataFrame
     bands: pl.DataFrame
     config: DedupConfig = DEFAULT_CONFIG
+
+
+def write_fingerprints(fp: DayFingerprints, folder: str | os.PathLike) -> None:
+    """Keep one day's fingerprints (docs.parquet, bands.parquet, meta.json; each written
+    to a temp file then renamed), so the index can be rebuilt without re-reading raw days."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("docs.parquet", fp.docs), ("bands.parquet", fp.bands)):
+        tmp = folder / f".{name}.tmp"
+        frame.write_parquet(tmp)
+        os.replace(tmp, folder / name)
+    meta = {"day": fp.day.isoformat(), "config": asdict(fp.config), "version": FINGERPRINT_VERSION}
+    tmp = folder / ".meta.json.tmp"
+    tmp.write_text(json.dumps(meta, sort_keys=True))
+    os.replace(tmp, folder / "meta.json")  # last: a folder with meta.json is complete
+
+
+def read_fingerprints(folder: str | os.PathLike) -> DayFingerprints:
+    """The fingerprints `write_fingerprints` kept; refuses another FINGERPRINT_VERSION."""
+    folder = Path(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    if meta.get("version") != FINGERPRINT_VERSION:
+        raise ValueError(f"{folder}: fingerprints {meta.get('version')}, expected {FINGERPRINT_VERSION}: recompute")
+    return DayFingerprints(
+        day=date.fromisoformat(meta["day"]),
+        docs=pl.read_parquet(folder / "docs.parquet").cast(DOCS_SCHEMA),  # type: ignore[arg-type]
+        bands=pl.read_parquet(folder / "bands.parquet").cast(BANDS_SCHEMA),  # type: ignore[arg-type]
+        config=DedupConfig(**meta["config"]),
+    )
 
 
 def day_of_doc(doc: pl.Expr) -> pl.Expr:

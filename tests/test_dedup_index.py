@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import curation.dedup_index as dedup_index
 from curation.dedup import COPIES_EXCLUDED_CONTENT, DUPLICATE, DedupConfig, cluster_duplicates, resolve_clusters
 from curation.dedup_index import cluster_assignments, indexed_days, remove_day, update
-from curation.fingerprints import day_fingerprints, day_of_doc, key_hash
+from curation.fingerprints import day_fingerprints, day_of_doc, key_hash, read_fingerprints, write_fingerprints
 
 DAY0 = datetime(2025, 4, 1, tzinfo=UTC)
 TS = pl.Datetime("us", "UTC")
@@ -159,6 +159,19 @@ def test_hashes_are_pinned() -> None:
 
 
 PINNED_BAND_KEYS = [1037780888037348086, 1330738613382320654]  # computed once (rensa 0.5, seed 1)
+
+
+def test_kept_fingerprints_read_back_equal(tmp_path: Path) -> None:
+    rows = _generated(seed=2, n=60, days=1)
+    fp = day_fingerprints(rows)
+    write_fingerprints(fp, tmp_path / "day")
+    back = read_fingerprints(tmp_path / "day")
+    assert back.day == fp.day and back.config == fp.config
+    assert back.docs.equals(fp.docs) and back.bands.equals(fp.bands)
+    meta = json.loads((tmp_path / "day" / "meta.json").read_text())
+    (tmp_path / "day" / "meta.json").write_text(json.dumps({**meta, "version": "fp0"}))
+    with pytest.raises(ValueError, match="recompute"):
+        read_fingerprints(tmp_path / "day")
 
 
 def test_keys_and_near_eligibility_follow_dedup() -> None:
