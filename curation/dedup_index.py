@@ -394,6 +394,8 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
                      .filter(pl.col("node").is_in(old_involved.implode())).collect())
         texts = pl.concat([old_texts, new_near.select(list(TEXTS_SCHEMA))]) \
             .join(involved.to_frame("node"), on="node", how="semi").unique("node").sort("node")
+        if texts.height != involved.len():
+            raise RuntimeError(f"index inconsistent: {involved.len() - texts.height} candidate texts not stored")
         # Jaccard <= min/max of the set sizes: skip what verification would reject anyway.
         sizes = texts.select("node", "shingles")
         before_prune = pairs.height
