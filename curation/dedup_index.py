@@ -47,7 +47,9 @@ Updating one day D
 3. New near-eligible nodes only: join their band keys with the stored ones; within a
    bucket, pair as `dedup._candidate_pairs` does (all pairs up to
    `dedup._BUCKET_ALL_PAIRS` members, beyond that a window of predecessors plus the
-   bucket's first member, members in node order), keep pairs with a new node, verify.
+   bucket's first member, members in node order), keep pairs with a new node, skip
+   pairs whose shingle-set sizes alone put them under the threshold (J <= min/max: what
+   verification would reject; ~1/3 of the candidates on the sample), verify the rest.
 4. Frontier: the clusters holding any node D held before or holds now, or touched by a
    new edge. Their components are recomputed from their stored edges (min-label hooking
    with pointer jumping in numpy), so merges (a bridge) and splits (a removed bridge) are
@@ -105,7 +107,7 @@ CLUSTERS_SCHEMA: dict[str, pl.DataType] = {
 }
 EDGES_SCHEMA: dict[str, pl.DataType] = {"a": _U64, "b": _U64}
 BANDS_SCHEMA: dict[str, pl.DataType] = {"band_key": _U64, "node": _U64}
-TEXTS_SCHEMA: dict[str, pl.DataType] = {"node": _U64, "text": pl.String()}
+TEXTS_SCHEMA: dict[str, pl.DataType] = {"node": _U64, "text": pl.String(), "shingles": pl.UInt32()}
 ASSIGNMENT_SCHEMA: dict[str, pl.DataType] = {
     "day": pl.Date(),
     "content_id": pl.String(),
@@ -122,6 +124,7 @@ CHANGED_SCHEMA: dict[str, pl.DataType] = {
     "cluster": _U64, "earliest_doc": _U64, "previous_earliest_docs": pl.List(_U64),
 }
 MERGED_SCHEMA: dict[str, pl.DataType] = {"alias": _U64, "cluster": _U64}
+AFFECTED_SCHEMA: dict[str, pl.DataType] = {"day": pl.Date(), "rows": pl.UInt32()}
 
 
 @dataclass
@@ -133,6 +136,8 @@ class UpdateResult:
     merged: old cluster ids (`alias`) that are now part of another cluster (`cluster`).
     affected_days: days other than `day` whose rows' earliest copy changed: their corpus
       outcome may change, rebuild them.
+    affected_rows: (day, rows) for those days: how many of their rows changed earliest
+      copy (usually a few per day: a rebuild could patch only them).
     """
 
     day: date
@@ -142,9 +147,11 @@ class UpdateResult:
     dead_nodes: int
     candidate_pairs: int
     new_edges: int
+    pruned_pairs: int
     changed_clusters: pl.DataFrame
     merged: pl.DataFrame
     affected_days: list[date] = field(default_factory=list)
+    affected_rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=AFFECTED_SCHEMA))
 
 
 @dataclass
@@ -177,10 +184,11 @@ def _write_json(obj: dict, path: Path) -> None:
 
 
 @contextmanager
-def _locked(index_dir: Path) -> Iterator[None]:
+def _locked(index_dir: Path, shared: bool = False) -> Iterator[None]:
+    """One writer, or any number of readers (a reader must not see files vanish)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        fcntl.flock(f, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -337,7 +345,8 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     # 1. keys -> nodes; new keys numbered in doc order (deterministic).
     keyed = fp.docs.filter(pl.col("key").is_not_null())
     per_key = keyed.group_by("key").agg(
-        pl.col("doc").min().alias("rep"), pl.col("near").first(), pl.col("text").first()
+        pl.col("doc").min().alias("rep"), pl.col("near").first(), pl.col("text").first(),
+        pl.col("shingles").first(),
     )
     known = per_key.join(st.nodes.select("key", "node"), on="key", how="inner")
     fresh = (per_key.join(st.nodes.select("key"), on="key", how="anti").sort("rep")
@@ -363,11 +372,12 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     edges = st.edges.filter(~pl.col("a").is_in(dead.implode()) & ~pl.col("b").is_in(dead.implode()))
 
     # 3. candidates of new near nodes against every live node, verified on stored texts.
-    new_near = fresh.filter(pl.col("near")).select("node", "rep", "text")
+    new_near = fresh.filter(pl.col("near")).select("node", "rep", "text", "shingles")
     new_bands = fp.bands.join(new_near.select(pl.col("rep").alias("doc"), "node"), on="doc", how="inner") \
         .select("band_key", "node")
     pairs = pl.DataFrame(schema=EDGES_SCHEMA)
     verified = pl.DataFrame(schema=EDGES_SCHEMA)
+    pruned = 0
     if new_bands.height:
         old_bands = (
             _scan_runs(index_dir, manifest["bands"], BANDS_SCHEMA)
@@ -382,8 +392,19 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
         old_involved = involved.filter(involved < next_node)
         old_texts = (_scan_runs(index_dir, manifest["texts"], TEXTS_SCHEMA)
                      .filter(pl.col("node").is_in(old_involved.implode())).collect())
-        texts = pl.concat([old_texts, new_near.select("node", "text")]) \
+        texts = pl.concat([old_texts, new_near.select(list(TEXTS_SCHEMA))]) \
             .join(involved.to_frame("node"), on="node", how="semi").unique("node").sort("node")
+        if texts.height != involved.len():
+            raise RuntimeError(f"index inconsistent: {involved.len() - texts.height} candidate texts not stored")
+        # Jaccard <= min/max of the set sizes: skip what verification would reject anyway.
+        sizes = texts.select("node", "shingles")
+        before_prune = pairs.height
+        pairs = (pairs.join(sizes.rename({"node": "a", "shingles": "sa"}), on="a")
+                 .join(sizes.rename({"node": "b", "shingles": "sb"}), on="b")
+                 .filter(pl.min_horizontal("sa", "sb").cast(pl.Float64)
+                         >= fp.config.threshold * pl.max_horizontal("sa", "sb").cast(pl.Float64))
+                 .select("a", "b").sort("a", "b"))
+        pruned = before_prune - pairs.height
         ids = texts["node"].to_numpy()
         local = np.stack([np.searchsorted(ids, pairs["a"].to_numpy()),
                           np.searchsorted(ids, pairs["b"].to_numpy())], axis=1).astype(np.int64)
@@ -397,7 +418,8 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     old_clusters = st.nodes.filter(pl.col("node").is_in(touched.implode()))["cluster"].unique()
     frontier = nodes.filter(pl.col("cluster").is_in(old_clusters.implode()) | pl.col("cluster").is_null())
     frontier_ids = frontier["node"].sort().to_numpy()
-    frontier_edges = edges.filter(pl.col("a").is_in(pl.Series(frontier_ids).implode()))
+    inside = pl.Series(frontier_ids).implode()
+    frontier_edges = edges.filter(pl.col("a").is_in(inside) & pl.col("b").is_in(inside))
     roots = pl.DataFrame({"node": frontier_ids, "new_cluster": _components(frontier_ids, frontier_edges)},
                          schema={"node": _U64, "new_cluster": _U64})
     nodes = (nodes.join(roots, on="node", how="left")
@@ -406,6 +428,8 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     regrouped = (nodes.join(roots.select("node"), on="node", how="semi")
                  .group_by("cluster").agg(pl.col("first_doc").min().alias("earliest_doc")))
     who = _identities(index_dir, manifest, regrouped["earliest_doc"].to_list(), day, todays)
+    if who.height != regrouped.height:
+        raise RuntimeError(f"index inconsistent: {regrouped.height - who.height} earliest docs not found")
     regrouped = regrouped.join(who.rename({"doc": "earliest_doc", "platform": "earliest_platform",
                                            "content_id": "earliest_content_id",
                                            "created_at": "earliest_created_at"}), on="earliest_doc")
@@ -429,8 +453,10 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
                       & pl.col("alias").n_unique().over("cluster").gt(1)
                       & (pl.col("alias") != pl.col("cluster")))
               .select(list(MERGED_SCHEMA)).sort("alias"))
-    affected = (key_days.join(changed_nodes.select("node"), on="node", how="semi")
-                .filter(pl.col("day") != day)["day"].unique().sort().to_list())
+    affected_rows = (key_days.join(changed_nodes.select("node"), on="node", how="semi")
+                     .filter(pl.col("day") != day).group_by("day").agg(pl.col("docs").sum().alias("rows"))
+                     .select(list(AFFECTED_SCHEMA)).cast(AFFECTED_SCHEMA).sort("day"))  # type: ignore[arg-type]
+    affected = affected_rows["day"].to_list()
 
     # 6. write a new generation, then commit by replacing the manifest.
     g = f"g{generation:06d}"
@@ -445,9 +471,9 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
         _write_parquet(new_bands.sort("band_key", "node"), index_dir / bands[-1])
     if new_near.height:
         texts.append(f"texts/{g}.parquet")
-        _write_parquet(new_near.select("node", "text").sort("node"), index_dir / texts[-1])
+        _write_parquet(new_near.select(list(TEXTS_SCHEMA)).sort("node"), index_dir / texts[-1])
     live = nodes.lazy().select("node")
-    if len(bands) > _MAX_RUNS or (dead.len() and len(bands) > 1):
+    if len(bands) > _MAX_RUNS:
         merged_bands = _scan_runs(index_dir, bands, BANDS_SCHEMA).join(live, on="node", how="semi") \
             .sort("band_key", "node").collect()
         bands = [f"bands/{g}m.parquet"]
@@ -468,8 +494,10 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
 
     removed = old_docs.join(todays, on=["platform", "content_id"], how="anti").height
     return UpdateResult(day=day, docs=todays.height, removed_docs=removed, new_nodes=fresh.height,
-                        dead_nodes=dead.len(), candidate_pairs=pairs.height, new_edges=verified.height,
-                        changed_clusters=changed, merged=merged, affected_days=affected)
+                        dead_nodes=dead.len(), candidate_pairs=pairs.height + pruned, pruned_pairs=pruned,
+                        new_edges=verified.height,
+                        changed_clusters=changed, merged=merged, affected_days=affected,
+                        affected_rows=affected_rows)
 
 
 def remove_day(index_dir: str | os.PathLike, day: date, config: DedupConfig | None = None) -> UpdateResult:
@@ -500,13 +528,16 @@ def cluster_assignments(index_dir: str | os.PathLike, days: Iterable[date]) -> p
     for a day the index does not hold.
     """
     index_dir = Path(index_dir)
-    st = _load(index_dir, None)
-    frames = []
-    for day in sorted(set(days)):
-        name = st.manifest["days"].get(day.isoformat())
-        if name is None:
-            raise ValueError(f"day {day} is not in the index {index_dir}")
-        frames.append(pl.read_parquet(index_dir / name).with_columns(pl.lit(day).alias("day")))
+    if not (index_dir / MANIFEST).exists():
+        raise FileNotFoundError(f"no de-duplication index in {index_dir}")
+    with _locked(index_dir, shared=True):
+        st = _load(index_dir, None)
+        frames = []
+        for day in sorted(set(days)):
+            name = st.manifest["days"].get(day.isoformat())
+            if name is None:
+                raise ValueError(f"day {day} is not in the index {index_dir}")
+            frames.append(pl.read_parquet(index_dir / name).with_columns(pl.lit(day).alias("day")))
     if not frames:
         return pl.DataFrame(schema=ASSIGNMENT_SCHEMA)
     docs = pl.concat(frames)

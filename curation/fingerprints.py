@@ -34,14 +34,28 @@ Hashes (persisted, so they must be stable across machines and library versions)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import asdict, dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import polars_hash as plh
 
-from curation.dedup import DEFAULT_CONFIG, DedupConfig, _band_keys, _mix, canonical_text, exact_key
+from curation.dedup import (
+    _CHUNK_CHARS,
+    DEFAULT_CONFIG,
+    DedupConfig,
+    _band_keys,
+    _chunks,
+    _mix,
+    _shingle_hashes,
+    _sorted_unique,
+    canonical_text,
+    exact_key,
+)
 
 FINGERPRINT_VERSION = "fp1-xxh3_128-rensa0.5-rmh"
 """Changes whenever an id or hash scheme below changes; an index refuses other versions."""
@@ -55,6 +69,7 @@ DOCS_SCHEMA: dict[str, pl.DataType] = {
     "key": pl.Binary(),
     "near": pl.Boolean(),
     "text": pl.String(),  # the canonical text, only where `near` (what verification needs)
+    "shingles": pl.UInt32(),  # size of its shingle set as verification counts it, where `near`
 }
 BANDS_SCHEMA: dict[str, pl.DataType] = {"band_key": pl.UInt64(), "doc": pl.UInt64()}
 
@@ -76,6 +91,35 @@ class DayFingerprints:
     docs: pl.DataFrame
     bands: pl.DataFrame
     config: DedupConfig = DEFAULT_CONFIG
+
+
+def write_fingerprints(fp: DayFingerprints, folder: str | os.PathLike) -> None:
+    """Keep one day's fingerprints (docs.parquet, bands.parquet, meta.json; each written
+    to a temp file then renamed), so the index can be rebuilt without re-reading raw days."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("docs.parquet", fp.docs), ("bands.parquet", fp.bands)):
+        tmp = folder / f".{name}.tmp"
+        frame.write_parquet(tmp)
+        os.replace(tmp, folder / name)
+    meta = {"day": fp.day.isoformat(), "config": asdict(fp.config), "version": FINGERPRINT_VERSION}
+    tmp = folder / ".meta.json.tmp"
+    tmp.write_text(json.dumps(meta, sort_keys=True))
+    os.replace(tmp, folder / "meta.json")  # last: a folder with meta.json is complete
+
+
+def read_fingerprints(folder: str | os.PathLike) -> DayFingerprints:
+    """The fingerprints `write_fingerprints` kept; refuses another FINGERPRINT_VERSION."""
+    folder = Path(folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    if meta.get("version") != FINGERPRINT_VERSION:
+        raise ValueError(f"{folder}: fingerprints {meta.get('version')}, expected {FINGERPRINT_VERSION}: recompute")
+    return DayFingerprints(
+        day=date.fromisoformat(meta["day"]),
+        docs=pl.read_parquet(folder / "docs.parquet").cast(DOCS_SCHEMA),  # type: ignore[arg-type]
+        bands=pl.read_parquet(folder / "bands.parquet").cast(BANDS_SCHEMA),  # type: ignore[arg-type]
+        config=DedupConfig(**meta["config"]),
+    )
 
 
 def day_of_doc(doc: pl.Expr) -> pl.Expr:
@@ -155,13 +199,32 @@ def day_fingerprints(
         .with_columns(
             key_hash("_key").alias("key"),
             pl.when(pl.col("near")).then(pl.col("_key")).alias("text"),
+            pl.lit(None, pl.UInt32).alias("shingles"),
         )
         .select(list(DOCS_SCHEMA))
     )
-    # One representative per near key: band keys depend only on the text.
+    # One representative per near key: band keys and set sizes depend only on the text.
     reps = docs.filter(pl.col("near")).unique("key", keep="first", maintain_order=True)
     bands = band_table(reps["text"], reps["doc"], config)
+    sizes = reps.select("key", pl.Series("shingles", shingle_set_sizes(reps["text"], config), pl.UInt32))
+    docs = docs.drop("shingles").join(sizes, on="key", how="left", maintain_order="left") \
+        .select(list(DOCS_SCHEMA))
     return DayFingerprints(day=day, docs=docs, bands=bands, config=config)
+
+
+def shingle_set_sizes(texts: pl.Series, config: DedupConfig = DEFAULT_CONFIG) -> np.ndarray:
+    """Distinct shingles per text, counted exactly as `dedup._verified_pairs` counts them
+    (top 40 bits of each 64-bit shingle hash). Jaccard <= min(|A|, |B|) / max(|A|, |B|),
+    so the index skips candidate pairs whose sizes alone rule the threshold out: the
+    same pairs the verification would reject, without reading their shingles."""
+    out = np.zeros(len(texts), dtype=np.uint32)
+    lengths = texts.str.len_chars().to_numpy().astype(np.int64) + config.shingle
+    for start, stop in _chunks(lengths, _CHUNK_CHARS) if len(texts) else []:
+        hashes, offsets = _shingle_hashes(texts.slice(start, stop - start).to_list(), config.shingle)
+        owner = np.repeat(np.arange(stop - start, dtype=np.uint64), np.diff(offsets).astype(np.int64))
+        keyed = _sorted_unique((owner << np.uint64(40)) | (hashes >> np.uint64(24)))
+        out[start:stop] = np.bincount((keyed >> np.uint64(40)).astype(np.int64), minlength=stop - start)
+    return out
 
 
 def band_table(texts: pl.Series, ids: pl.Series, config: DedupConfig = DEFAULT_CONFIG) -> pl.DataFrame:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import curation.dedup_index as dedup_index
 from curation.dedup import COPIES_EXCLUDED_CONTENT, DUPLICATE, DedupConfig, cluster_duplicates, resolve_clusters
 from curation.dedup_index import cluster_assignments, indexed_days, remove_day, update
-from curation.fingerprints import day_fingerprints, day_of_doc, key_hash
+from curation.fingerprints import day_fingerprints, day_of_doc, key_hash, read_fingerprints, write_fingerprints
 
 DAY0 = datetime(2025, 4, 1, tzinfo=UTC)
 TS = pl.Datetime("us", "UTC")
@@ -55,7 +55,8 @@ def _change_word(text: str, rng: random.Random, position: int | None = None) -> 
 
 def _generated(seed: int, n: int = 240, days: int = 6) -> pl.DataFrame:
     """Exact reposts across days (case/punctuation changed), near copies (one word
-    changed in a long text), chains, emoji-only and empty texts, ties in created_at."""
+    changed in a long text), chains, longer copies, emoji-only and empty texts, ties in
+    created_at."""
     rng = random.Random(seed)
     rows: list[tuple[str, str, int, int, str | None]] = []
     texts: list[str] = []
@@ -65,6 +66,9 @@ def _generated(seed: int, n: int = 240, days: int = 6) -> pl.DataFrame:
             text = rng.choice(texts).upper() + "!"
         elif texts and r < 0.45:
             text = _change_word(rng.choice(texts), rng)  # near copy; of a copy: chains
+        elif texts and r < 0.5:  # a longer copy: near or not, depending on how much is added
+            source = rng.choice(texts)
+            text = source + " " + _sentence(rng, rng.randrange(1, 9))
         elif r < 0.55:
             text = rng.choice(["🎉", "😂", "", None, "so true", "  ", "❤️ ❤️"])
         else:
@@ -157,6 +161,19 @@ def test_hashes_are_pinned() -> None:
 PINNED_BAND_KEYS = [1037780888037348086, 1330738613382320654]  # computed once (rensa 0.5, seed 1)
 
 
+def test_kept_fingerprints_read_back_equal(tmp_path: Path) -> None:
+    rows = _generated(seed=2, n=60, days=1)
+    fp = day_fingerprints(rows)
+    write_fingerprints(fp, tmp_path / "day")
+    back = read_fingerprints(tmp_path / "day")
+    assert back.day == fp.day and back.config == fp.config
+    assert back.docs.equals(fp.docs) and back.bands.equals(fp.bands)
+    meta = json.loads((tmp_path / "day" / "meta.json").read_text())
+    (tmp_path / "day" / "meta.json").write_text(json.dumps({**meta, "version": "fp0"}))
+    with pytest.raises(ValueError, match="recompute"):
+        read_fingerprints(tmp_path / "day")
+
+
 def test_keys_and_near_eligibility_follow_dedup() -> None:
     fp = day_fingerprints(_frame([
         ("a", "x", 0, 0, "Don't STOP, believing!"), ("b", "x", 0, 1, "dont stop believing"),
@@ -183,8 +200,8 @@ def test_day_by_day_matches_batch(tmp_path: Path, order: str) -> None:
         random.Random(5).shuffle(sequence)
     elif order == "readded":
         sequence = sequence[:4] + [sequence[1]] + sequence[4:] + [sequence[-1]]
-    for day in sequence:
-        _add(tmp_path, rows, day)
+    pruned = sum(_add(tmp_path, rows, day).pruned_pairs for day in sequence)
+    assert pruned > 0, "some candidates are ruled out by their set sizes alone"
     if order == "changed_and_restored":  # a day rebuilt with half its rows, then whole again
         half = _day_rows(rows, days[2]).head(10)
         update(tmp_path, day_fingerprints(half, day=days[2]))
@@ -195,6 +212,20 @@ def test_day_by_day_matches_batch(tmp_path: Path, order: str) -> None:
     assert sum(len(p) > 1 for p in truth) >= 20, "the fixture must hold real clusters"
     assert _indexed(tmp_path, days) == truth
     assert indexed_days(tmp_path) == days
+
+
+def test_merged_runs_keep_the_result(tmp_path: Path, monkeypatch) -> None:
+    """Band and text runs merged into one (beyond `_MAX_RUNS`), dead nodes dropped."""
+    monkeypatch.setattr(dedup_index, "_MAX_RUNS", 2)
+    rows = _generated(seed=12)
+    days = _days(rows)
+    for day in days:
+        _add(tmp_path, rows, day)
+    remove_day(tmp_path, days[1])
+    _add(tmp_path, rows, days[1])
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len(manifest["bands"]) <= 2 and any(run.endswith("m.parquet") for run in manifest["bands"])
+    assert _indexed(tmp_path, days) == _batch(rows)
 
 
 def test_readding_a_day_is_idempotent(tmp_path: Path) -> None:
@@ -241,6 +272,7 @@ def test_a_bridge_merges_clusters_and_names_the_day_whose_earliest_copy_changed(
     result = _add(tmp_path, rows, days[2])  # B lands: C's cluster now belongs to A
     assert result.new_edges == 2
     assert result.affected_days == [days[1], days[4]]  # C and C2; A's days keep their earliest copy
+    assert result.affected_rows.rows() == [(days[1], 1), (days[4], 1)]
     assert result.merged.height == 1
     assert result.changed_clusters["previous_earliest_docs"].list.len().to_list() == [1]
     assert _indexed(tmp_path, days) == _batch(rows)
