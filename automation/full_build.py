@@ -23,11 +23,19 @@ import polars as pl
 from upath import UPath
 
 from assets.partitions import partition_bounds
+from automation.incremental import (
+    changed_authors,
+    changed_content_days,
+    consent_outcomes,
+    contiguous_ranges,
+    days_of_authors,
+)
 from automation.instance import ensure_instance_home
 from automation.run_health import fail_dead_runs
 from curation.ingest import content_days
 from curation.leftovers import remove_leftovers
 from curation.release import verify_release
+from curation.stale_days import stale_days
 
 SAMPLE_MANIFEST = "SAMPLE.json"
 RANGE_START = "dagster/asset_partition_range_start"
@@ -105,6 +113,48 @@ def summarize(data_root: UPath, keys: tuple[str, str] | None) -> str:
     return "\n".join(lines)
 
 
+def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, selection: dg.AssetSelection, run_config: dict,
+             days: tuple[str, str] | None = None) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        instance=instance, tags={RANGE_START: days[0], RANGE_END: days[1]} if days else {}, run_config=run_config,
+        raise_on_error=False, asset_selection=list(selection.resolve(defs.resolve_asset_graph())))
+
+
+def incremental_build(defs: dg.Definitions, instance: dg.DagsterInstance, landing: UPath, data_root: UPath,
+                      run_config: dict) -> list[dg.ExecuteInProcessResult]:
+    """Bring an earlier build up to date: consent first, then only the days that need it, then a release."""
+    from automation.jobs import CONSENT_ASSETS, CONTENT_ASSETS, CORPUS_ASSETS, DOWNSTREAM_OF_CORPUS, RELEASE
+
+    first, last = partition_bounds()
+    valid = [d for d in content_days(landing) if str(first) <= d <= str(last)]
+    content = changed_content_days(instance, landing, valid)
+    assets = Path(str(data_root)) / "assets"
+    before = consent_outcomes(assets / "consent_state.parquet")
+    results = [_execute(defs, instance, CONSENT_ASSETS | dg.AssetSelection.assets("landing_inventory"), run_config)]
+    if not results[-1].success:
+        return results
+    after = consent_outcomes(assets / "consent_state.parquet")
+    authors = changed_authors(before, after)
+    consent = days_of_authors(data_root / "assets" / "author_index", authors)
+    days = sorted(set(content) | set(consent))
+    print(f"incremental: {len(content)} days with new landing files, {len(authors)} authors whose consent "
+          f"outcome changed ({len(consent)} days hold their words): building {len(days)} days", flush=True)
+    for span in contiguous_ranges(days):
+        results.append(_execute(defs, instance, CONTENT_ASSETS | CORPUS_ASSETS | DOWNSTREAM_OF_CORPUS,
+                                run_config, span))
+    for _ in range(3):  # a rebuilt day can make another stale once more (a bridge); then the cut covers it
+        stale = [d.isoformat() for d in stale_days(data_root / "dedup_index")]
+        if not stale:
+            break
+        print(f"incremental: {len(stale)} days another day made stale: rebuilding {stale[:10]}", flush=True)
+        for span in contiguous_ranges(stale):
+            results.append(_execute(defs, instance, CORPUS_ASSETS | DOWNSTREAM_OF_CORPUS, run_config, span))
+    if all(r.success for r in results):
+        results.append(_execute(defs, instance, RELEASE, run_config))
+    return results
+
+
 def main() -> int:
     # Dagster flags its preview/beta APIs on every import; the UI is where they matter, not here.
     warnings.filterwarnings("ignore", message=r".*is currently in (preview|beta)")
@@ -133,8 +183,6 @@ def main() -> int:
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     if as_of:
         run_config["resources"] = {"policy": {"config": {"as_of": as_of}}}
-    print(f"building every asset over {keys[0]}..{keys[1]} in one run" if keys else
-          "no content partitions: building users and consent only", flush=True)
     print(f"as-of time T: {as_of or 'the run start'}", flush=True)
     if data_root.protocol in ("", "file", "local"):
         local_root = Path(str(data_root))
@@ -146,17 +194,26 @@ def main() -> int:
         dead = fail_dead_runs(instance, time.time())
         if dead:
             print(f"marked {len(dead)} runs failed whose process is gone: {', '.join(dead)}")
-        result = job.execute_in_process(
-            instance=instance, tags=tags, run_config=run_config, raise_on_error=False,
-            asset_selection=list(selection.resolve(definitions.defs.resolve_asset_graph())) if selection else None,
-        )
+        earlier = bool(instance.get_materialized_partitions(dg.AssetKey("filtered_corpus")))
+        if keys and earlier and os.environ.get("CONSENTRY_FULL_BUILD") != "1":
+            results = incremental_build(definitions.defs, instance, landing, data_root, run_config)
+        else:
+            print(f"building every asset over {keys[0]}..{keys[1]} in one run" if keys else
+                  "no content partitions: building users and consent only", flush=True)
+            results = [job.execute_in_process(
+                instance=instance, tags=tags, run_config=run_config, raise_on_error=False,
+                asset_selection=list(selection.resolve(definitions.defs.resolve_asset_graph())) if selection else None,
+            )]
+    result = results[-1]
     elapsed = time.perf_counter() - started
     failed_checks = [f"{e.asset_key.to_user_string()}:{e.check_name}"
-                     for e in result.get_asset_check_evaluations() if not e.passed]
-    print(f"\nrun {result.run_id} {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s")
+                     for r in results for e in r.get_asset_check_evaluations() if not e.passed]
+    ok = all(r.success for r in results)
+    print(f"\n{len(results)} run(s) {'succeeded' if ok else 'FAILED'} in {elapsed:.1f} s "
+          f"(last: {result.run_id})")
     if failed_checks:
         print("failed checks: " + ", ".join(failed_checks))
-    if result.success:
+    if ok:
         print(summarize(data_root, keys))
     print(f"""
 outputs:      {data_root}/assets/<asset>/<day>.parquet, {data_root}/releases/
@@ -164,7 +221,7 @@ outputs:      {data_root}/assets/<asset>/<day>.parquet, {data_root}/releases/
 dagster home: {home}
 open the UI:  DAGSTER_HOME={home} CONSENTRY_DATA={data_root} CONSENTRY_LANDING={landing} \\
               .venv/bin/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml   (or: make ui)""")
-    return 0 if result.success else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
