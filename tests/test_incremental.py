@@ -45,7 +45,8 @@ def generated(seed: int, rows: int) -> pl.DataFrame:
                         "created_at": created, "text": text, "exclusion_reason": rnd.choice(REASONS),
                         "author_key": f"a{rnd.randrange(8)}", "country": rnd.choice(["DE", "FR", "IT"]),
                         "day": day})
-    return pl.DataFrame(records, schema_overrides={"created_at": pl.Datetime("us", "UTC")})
+    return pl.DataFrame(records, schema_overrides={"created_at": pl.Datetime("us", "UTC"),
+                                                   "exclusion_reason": pl.String})
 
 
 def outcomes_of(curated) -> dict[tuple[str, str], str]:
