@@ -147,7 +147,8 @@ def no_copies_of_excluded_content(filtered_corpus: pl.LazyFrame, history: pl.Laz
     name=NO_PII,
     blocking=True,
     partitions_def=DAILY,
-    description="No validated e-mail, URL, IBAN, card, phone number or @handle remains in any corpus text.",
+    description=("No validated e-mail, URL, IBAN, card, national id/tax number, IP address, phone "
+                 "number or @handle remains in any corpus text (curation.pii.find_pii)."),
 )
 def no_pii_remains(filtered_corpus: pl.LazyFrame) -> dg.AssetCheckResult:
     rows = filtered_corpus.select("content_id", "text").collect()
