@@ -14,8 +14,9 @@ import polars as pl
 from assets.metadata import column_schema, markdown_preview, table
 from assets.partitions import DAILY, SINGLE_RUN
 from curation.corpus import OUTCOMES, CurationConfig, curate
-from curation.eligibility import evaluate_content
-from resources import PolicyResource
+from curation.eligibility import MENTIONS_OBJECTOR, evaluate_content
+from curation.mentions import MENTION_KEYS, mention_digests, objector_identifiers, removed_by_submission
+from resources import AuthorKeySecret, LedgerResource, PolicyResource
 
 OWNER = "team:data-platform"
 
@@ -38,6 +39,7 @@ CORPUS_SCHEMA: dict[str, pl.DataType] = {
     "text_hash": pl.String(),
     "policy_version": pl.String(),
     "as_of": pl.Datetime("us", "UTC"),
+    MENTION_KEYS: pl.List(pl.String()),
 }
 CORPUS_COLUMNS = {
     "text": "Normalised (NFC, invisible characters removed, whitespace folded) and PII-redacted.",
@@ -50,6 +52,8 @@ CORPUS_COLUMNS = {
     "policy_version": "Hash of the policy values the row was admitted under.",
     "as_of": "The as-of time T the row was judged at.",
     "deleted_at": "Null, or a deletion after T (the row was still live at T).",
+    MENTION_KEYS: ("Keyed digests of the e-mail / phone / handle identifiers the text held before "
+                   "redaction (rule 8 after the build); never the identifiers. Not released."),
 }
 INDEX_SCHEMA: dict[str, pl.DataType] = {"author_key": pl.String(), "day": pl.Date(), "rows": pl.UInt32()}
 REPORT_SCHEMA: dict[str, pl.DataType] = {
@@ -116,7 +120,7 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
          "consent_state": dg.AssetIn()},
 )
 def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame, consent_state: pl.LazyFrame,
-                    policy: PolicyResource):
+                    policy: PolicyResource, ledger: LedgerResource, author_key: AuthorKeySecret):
     """Judge every valid raw row at the consent state's T, then curate the days being built.
 
     `raw_content` is every materialized day (de-duplication spans all days: a repost on
@@ -131,12 +135,26 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
             f"{rules.version}: materialize consent_state first")
     keys = context.partition_keys
     days = [date.fromisoformat(k) for k in keys]
-    evaluated = evaluate_content(raw_content, state, as_of=as_of, policy=rules).with_columns(
+    # Rule 8: the non-user objections of the same ledger state the consent state saw, effective at
+    # the same cut-off; the text is matched before redaction.
+    secret = author_key.key()
+    high_water_mark = int(state["ledger_high_water_mark"].max() or 0) if state.height else 0
+    objections_as_of = state["objections_as_of"].max() if state.height else as_of
+    objectors = objector_identifiers(ledger.open().objections(up_to_seq=high_water_mark),
+                                     objections_as_of or as_of, secret)
+    evaluated = evaluate_content(raw_content, state, as_of=as_of, policy=rules, objectors=objectors).with_columns(
         pl.col("created_at").dt.date().alias("day")).collect()
     config = CurationConfig()
     curated = curate(evaluated, days, config)
+    # digests of the pre-redaction identifiers, so that a check or a release cut can apply a later
+    # non-user objection to corpus rows (whose text is redacted)
+    raw_kept = evaluated.filter(pl.col("day").is_in(days) & pl.col("exclusion_reason").is_null()) \
+        .select("platform", "content_id", "text")
+    digests = raw_kept.select("platform", "content_id", mention_digests(raw_kept["text"], secret))
+    removed_by_objection = removed_by_submission(evaluated.filter(pl.col("day").is_in(days)), MENTIONS_OBJECTOR)
 
-    corpus = curated.corpus.with_columns(
+    corpus = curated.corpus.join(digests, on=["platform", "content_id"], how="left", validate="1:1",
+                                 maintain_order="left").with_columns(
         pl.lit(rules.version).alias("policy_version"),
         pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
     ).select(list(CORPUS_SCHEMA)).sort("day", "platform", "content_id")
@@ -157,9 +175,8 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     corpus_parts = split_by_day(corpus, keys, CORPUS_SCHEMA)
     report_parts = split_by_day(report, keys, REPORT_SCHEMA)
     index_parts = split_by_day(index, keys, INDEX_SCHEMA)
-    # The ledger high-water mark the consent state saw: the objection sensor reads it per day
-    # to know which objections a day's latest build already applies (pending purges).
-    high_water_mark = int(state["ledger_high_water_mark"].max() or 0) if state.height else 0
+    # The ledger high-water mark the consent state saw (above): the objection sensor reads it per
+    # day to know which objections a day's latest build already applies (pending purges).
     common = {"as_of": as_of.isoformat(), "policy_version": rules.version,
               "ledger_high_water_mark": high_water_mark}
     yield dg.Output(
@@ -171,6 +188,10 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
             "rows_excluded": excluded,
             **{f"excluded_{r}": int(by_reason.filter(pl.col("reason") == r)["rows"].sum()) for r in OUTCOMES[1:]},
             "exclusions_by_reason_and_platform": table(by_reason_platform),
+            # rule 8: items each non-user objection removed (submission ids, never identifiers)
+            "non_user_objections_applied": objectors["submission_id"].n_unique(),
+            "items_removed_by_non_user_objection": table(removed_by_objection.head(50))
+            if removed_by_objection.height else "none",
             **{f"pii_redacted_{k.lower()}": int(v) for k, v in curated.pii_counts.items()},
             "duplicate_clusters_all_days": curated.clusters,
             "rows_by_language": dict(corpus.group_by("language").len().sort("len", descending=True)

@@ -14,6 +14,10 @@ Withdrawals of consent count up to the cut whatever T is: an objection, a delete
 account or a deleted item recorded after a pinned T still removes the row (a pinned T
 reproduces time-based rules, it never resurrects someone who left).
 
+Rule 8 (a text naming a non-user who objected) is judged at the cut too: names on the corpus
+text, e-mails / phones / handles on the rows' `mention_keys` (keyed digests of what the text
+held before redaction; `curation.mentions`). The digests are not released.
+
 Under policy v2 every corpus row is the earliest copy of its cluster, so the author of the
 row IS the author of the cluster's words: judging the row's author judges the cluster.
 """
@@ -33,6 +37,7 @@ from curation.eligibility import (
     evaluate_content,
     to_utc,
 )
+from curation.mentions import MENTION_KEYS, objector_identifiers
 from curation.policy import Policy
 
 REMOVED_SCHEMA: dict[str, pl.DataType] = {
@@ -69,16 +74,20 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
     cutoff = max(t, to_utc(now, "now"))
     state = consent_state(users, notifications, objections, as_of=t, policy=policy, secret=secret,
                           objections_as_of=cutoff)
+    # rule 8 at the cut: the non-user objections effective at the cut, matched on the corpus text
+    # (names) and on the rows' `mention_keys` (digests of the pre-redaction e-mails/phones/handles)
+    objectors = objector_identifiers(objections, cutoff, secret)
     deleted_accounts = state.filter(pl.col("account_deleted_at") <= cutoff).select("author_key")
     kept: dict[str, pl.DataFrame] = {}
     removed: list[pl.DataFrame] = [pl.DataFrame(schema=REMOVED_SCHEMA)]
     for day, rows in corpus_by_day.items():
         if rows.is_empty():
-            kept[day] = rows
+            kept[day] = rows.drop(MENTION_KEYS, strict=False)
             continue
         # evaluate_content keeps the input's rows and order (a left join, m:1), so its verdicts
         # line up with `rows` one to one
-        judged = evaluate_content(rows, state, as_of=t, policy=policy, key_column="author_key").collect()
+        judged = evaluate_content(rows, state, as_of=t, policy=policy, key_column="author_key",
+                                  objectors=objectors).collect()
         reason = (
             pl.when(pl.col("exclusion_reason").is_not_null()).then(pl.col("exclusion_reason"))
             # a deletion that has happened counts at the cut, even when dated after a pinned T
@@ -88,7 +97,8 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
         )
         judged = judged.with_columns(reason.alias("_cut_reason"))
         refused = judged.filter(pl.col("_cut_reason").is_not_null())
-        kept[day] = rows.filter(judged["_cut_reason"].is_null())
+        # the digests serve the checks and the cut; a release carries the text, not them
+        kept[day] = rows.filter(judged["_cut_reason"].is_null()).drop(MENTION_KEYS, strict=False)
         removed.append(refused.select(
             pl.col("content_id"), pl.col("platform"), pl.col("day").cast(pl.Date), pl.col("author_key"),
             pl.col("_cut_reason").alias("reason")))
