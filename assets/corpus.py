@@ -81,9 +81,10 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
     outs={
         "filtered_corpus": dg.AssetOut(
             description=(
-                "Content that passes all seven eligibility rules at T (public source, adult "
+                "Content that passes all eight eligibility rules at T (public source, adult "
                 "author at creation, notified and past the objection window where notice "
-                "applies, no effective objection, live content and account). The author is "
+                "applies, no effective objection, live content and account, and the text names "
+                "no non-user who objected). The author is "
                 "replaced by `author_key`. Blocking checks re-derive every rule from the "
                 "ledger as it is now."),
             group_name="corpus", kinds={"polars", "parquet"}, owners=[OWNER],
@@ -103,7 +104,7 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
         "exclusion_report": dg.AssetOut(
             description=(
                 "Rows per day × platform × country × outcome: `eligible`, or the first reason "
-                "a row was dropped (rules 1–7, then de-duplication, then quality). For every day, "
+                "a row was dropped (rules 1–8, then de-duplication, then quality). For every day, "
                 "the rows add up to the valid raw rows."),
             group_name="corpus", kinds={"polars", "parquet"}, owners=["team:privacy"],
             metadata={"dagster/column_schema": column_schema(REPORT_SCHEMA, {
