@@ -53,7 +53,7 @@ CORPUS_COLUMNS = {
     "as_of": "The as-of time T the row was judged at.",
     "deleted_at": "Null, or a deletion after T (the row was still live at T).",
     MENTION_KEYS: ("Keyed digests of the e-mail / phone / handle identifiers the text held before "
-                   "redaction (rule 8 after the build); never the identifiers. Not released."),
+                   "redaction (rule 8 after the build, and when a release is re-judged); never the identifiers."),
 }
 INDEX_SCHEMA: dict[str, pl.DataType] = {"author_key": pl.String(), "day": pl.Date(), "rows": pl.UInt32()}
 REPORT_SCHEMA: dict[str, pl.DataType] = {

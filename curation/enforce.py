@@ -16,7 +16,8 @@ reproduces time-based rules, it never resurrects someone who left).
 
 Rule 8 (a text naming a non-user who objected) is judged at the cut too: names on the corpus
 text, e-mails / phones / handles on the rows' `mention_keys` (keyed digests of what the text
-held before redaction; `curation.mentions`). The digests are not released.
+held before redaction; `curation.mentions`). The release keeps the digests so that it can be
+re-judged later at the high-water mark it records.
 
 Under policy v2 every corpus row is the earliest copy of its cluster, so the author of the
 row IS the author of the cluster's words: judging the row's author judges the cluster.
@@ -37,7 +38,7 @@ from curation.eligibility import (
     evaluate_content,
     to_utc,
 )
-from curation.mentions import MENTION_KEYS, objector_identifiers
+from curation.mentions import objector_identifiers
 from curation.policy import Policy
 
 REMOVED_SCHEMA: dict[str, pl.DataType] = {
@@ -82,7 +83,7 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
     removed: list[pl.DataFrame] = [pl.DataFrame(schema=REMOVED_SCHEMA)]
     for day, rows in corpus_by_day.items():
         if rows.is_empty():
-            kept[day] = rows.drop(MENTION_KEYS, strict=False)
+            kept[day] = rows
             continue
         # evaluate_content keeps the input's rows and order (a left join, m:1), so its verdicts
         # line up with `rows` one to one
@@ -97,8 +98,9 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
         )
         judged = judged.with_columns(reason.alias("_cut_reason"))
         refused = judged.filter(pl.col("_cut_reason").is_not_null())
-        # the digests serve the checks and the cut; a release carries the text, not them
-        kept[day] = rows.filter(judged["_cut_reason"].is_null()).drop(MENTION_KEYS, strict=False)
+        # `mention_keys` stay: a release must be re-judgeable at its own high-water mark, rule 8
+        # included (keyed digests, like author_key: nothing reversible without the secret)
+        kept[day] = rows.filter(judged["_cut_reason"].is_null())
         removed.append(refused.select(
             pl.col("content_id"), pl.col("platform"), pl.col("day").cast(pl.Date), pl.col("author_key"),
             pl.col("_cut_reason").alias("reason")))

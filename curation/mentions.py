@@ -35,7 +35,8 @@ corpus row carries ``mention_keys``: keyed digests (HMAC-SHA256 with the author-
 secret, 128 bits) of the e-mail/phone/handle keys its text held before redaction. A check
 or a release cut, which only see corpus rows, match names on the corpus text (a name
 outside a redacted span is unchanged by redaction; one inside a redacted e-mail is no
-longer in the released text at all) and the other kinds on the digests.
+longer in the released text at all) and the other kinds on the digests. Releases keep the
+column, so that a release can be judged again at the ledger high-water mark it records.
 """
 
 from __future__ import annotations
