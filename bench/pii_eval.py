@@ -178,7 +178,8 @@ def _gen_id(rng: random.Random) -> str:
                         None)
         if kind == "IT":
             month = r.choice(ni._CF_MONTHS)  # noqa: SLF001
-            body = (_fill(r, "AAAAAA") + f"{r.randint(40, 99)}" + month + f"{r.choice([r.randint(1, 28), r.randint(41, 68)]):02d}"
+            day = r.choice([r.randint(1, 28), r.randint(41, 68)])  # +40: women
+            body = (_fill(r, "AAAAAA") + f"{r.randint(40, 99)}" + month + f"{day:02d}"
                     + _fill(r, "ADDD"))
             return _with_check(body, string.ascii_uppercase, ni.it_codice_fiscale_ok)
         if kind == "ES":
@@ -188,7 +189,8 @@ def _gen_id(rng: random.Random) -> str:
             p, n = r.choice("XYZ"), _fill(r, "DDDDDDD")
             return p + n + ni._DNI_LETTERS[int(str("XYZ".index(p)) + n) % 23]  # noqa: SLF001
         if kind == "FR":
-            body = r.choice("12") + _fill(r, "DD") + f"{r.randint(1, 12):02d}" + f"{r.randint(1, 95):02d}" + _fill(r, "DDDDDD")
+            body = (r.choice("12") + _fill(r, "DD") + f"{r.randint(1, 12):02d}" + f"{r.randint(1, 95):02d}"
+                    + _fill(r, "DDDDDD"))
             key = 97 - int(body) % 97
             v = body + f"{key:02d}"
             return f"{v[0]} {v[1:3]} {v[3:5]} {v[5:7]} {v[7:10]} {v[10:13]} {v[13:]}"
@@ -263,7 +265,8 @@ def _isbn13(rng: random.Random) -> str:
     body = "978" + _fill(rng, "DDDDDDDDD")
     check = (10 - sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(body)) % 10) % 10
     v = body + str(check)
-    return rng.choice([v, f"{v[:3]}-{v[3]}-{v[4:7]}-{v[7:12]}-{v[12]}", f"ISBN {v[:3]}-{v[3:5]}-{v[5:9]}-{v[9:12]}-{v[12]}"])
+    return rng.choice([v, f"{v[:3]}-{v[3]}-{v[4:7]}-{v[7:12]}-{v[12]}",
+                       f"ISBN {v[:3]}-{v[3:5]}-{v[5:9]}-{v[9:12]}-{v[12]}"])
 
 
 def _isbn10(rng: random.Random) -> str:
@@ -277,13 +280,15 @@ LOOKALIKE_GENERATORS: dict[str, Callable[[random.Random], str]] = {
     "price": lambda r: r.choice([
         f"€ {r.randint(1, 999)},{r.randint(0, 99):02d}", f"{r.randint(1, 999)}.{r.randint(100, 999)},00 €",
         f"${r.randint(1, 9999)}.{r.randint(0, 99):02d}", f"{r.randint(1, 999)} {r.randint(100, 999)} kr",
-        f"CHF {r.randint(1, 999)}.{r.randint(0, 99):02d}", f"{r.randint(100, 999)} {r.randint(100, 999)} {r.randint(100, 999)} €",
+        f"CHF {r.randint(1, 999)}.{r.randint(0, 99):02d}",
+        f"{r.randint(100, 999)} {r.randint(100, 999)} {r.randint(100, 999)} €",
         f"{r.randint(1, 99)} {r.randint(100, 999)} zł", f"£{r.randint(1, 9)},{r.randint(100, 999)}.00"]),
     "date": lambda r: r.choice([
         f"{r.randint(1, 28):02d}.{r.randint(1, 12):02d}.{r.randint(1950, 2030)}",
         f"{r.randint(1950, 2030)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}",
         f"{r.randint(1, 12)}/{r.randint(1, 28)}/{r.randint(1950, 2030)}",
-        f"{r.randint(1, 28):02d}/{r.randint(1, 12):02d}/{r.randint(1950, 2030)} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}",
+        f"{r.randint(1, 28):02d}/{r.randint(1, 12):02d}/{r.randint(1950, 2030)} "
+        f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}",
         f"{r.randint(1950, 2030)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:00:00+02:00",
         f"{r.randint(1, 28):02d}. {r.randint(1, 12):02d}. {r.randint(1950, 2030)}"]),
     "time": lambda r: r.choice([f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}",
@@ -308,7 +313,8 @@ LOOKALIKE_GENERATORS: dict[str, Callable[[random.Random], str]] = {
     "isbn": lambda r: r.choice([_isbn13(r), _isbn10(r)]),
     "number": lambda r: r.choice([f"{r.randint(1, 99)}.{r.randint(0, 999)}", f"{r.randint(1, 100)}%",
                                   f"{r.randint(1, 9)},{r.randint(0, 9)} km", f"{r.randint(1000, 99999)} Einwohner",
-                                  f"{r.randint(10, 99)}.{r.randint(100000, 999999)}, {r.randint(10, 99)}.{r.randint(100000, 999999)}"]),
+                                  f"{r.randint(10, 99)}.{r.randint(100000, 999999)}, "
+                                  f"{r.randint(10, 99)}.{r.randint(100000, 999999)}"]),
 }  # fmt: skip
 
 
@@ -378,7 +384,8 @@ def summarise(results: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     altered = looks.group_by("category").agg(
         pl.len().alias("cases"), (pl.col("set") == "public").sum().alias("public"),
         pl.col("altered").sum().alias("altered"), pl.col("altered").mean().alias("rate")).sort("category")
-    total = pl.DataFrame({"category": ["all"], "cases": [looks.height], "public": [int((looks["set"] == "public").sum())],
+    public = int((looks["set"] == "public").sum())
+    total = pl.DataFrame({"category": ["all"], "cases": [looks.height], "public": [public],
                           "altered": [int(looks["altered"].sum())], "rate": [float(looks["altered"].mean() or 0)]})
     return recall, pl.concat([altered, total.cast(altered.schema)])
 

@@ -86,7 +86,7 @@ import re
 
 import polars as pl
 
-from curation.national_ids import ID_CANDIDATE, national_id_kind, redact_national_id
+from curation.national_ids import ID_CANDIDATE, redact_national_id
 
 PII_TYPES: tuple[str, ...] = ("EMAIL", "URL", "IBAN", "CARD", "ID", "IP", "PHONE", "USER")
 """Placeholder types, in precedence order."""

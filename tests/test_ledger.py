@@ -65,7 +65,8 @@ def test_creates_parent_folder_and_tables(db_url: str, ledger: ConsentLedger) ->
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert ledger.high_water_mark() == 0
     assert ledger.notifications().schema == pl.Schema(NOTIF_SCHEMA)
-    assert ledger.objections().schema == pl.Schema({**OBJ_SCHEMA, "full_name": pl.String, "phone": pl.String, "handles": pl.String})
+    assert ledger.objections().schema == pl.Schema(
+        {**OBJ_SCHEMA, "full_name": pl.String, "phone": pl.String, "handles": pl.String})
     assert ledger.conflicts().height == 0
 
 
