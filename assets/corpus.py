@@ -16,10 +16,11 @@ from assets.partitions import DAILY, SINGLE_RUN
 from curation.corpus import OUTCOMES, CurationConfig, curate_from_index, earliest_copies_elsewhere, prepare_text
 from curation.dedup_index import cluster_assignments
 from curation.dedup_index import update as update_index
-from curation.eligibility import evaluate_content
+from curation.eligibility import MENTIONS_OBJECTOR, evaluate_content
 from curation.fingerprints import day_fingerprints
+from curation.mentions import MENTION_KEYS, mention_digests, objector_identifiers, removed_by_submission
 from curation.stale_days import update_stale
-from resources import DataStore, PolicyResource
+from resources import AuthorKeySecret, DataStore, LedgerResource, PolicyResource
 
 OWNER = "team:data-platform"
 
@@ -42,6 +43,7 @@ CORPUS_SCHEMA: dict[str, pl.DataType] = {
     "text_hash": pl.String(),
     "policy_version": pl.String(),
     "as_of": pl.Datetime("us", "UTC"),
+    MENTION_KEYS: pl.List(pl.String()),
 }
 CORPUS_COLUMNS = {
     "text": "Normalised (NFC, invisible characters removed, whitespace folded) and PII-redacted.",
@@ -54,6 +56,8 @@ CORPUS_COLUMNS = {
     "policy_version": "Hash of the policy values the row was admitted under.",
     "as_of": "The as-of time T the row was judged at.",
     "deleted_at": "Null, or a deletion after T (the row was still live at T).",
+    MENTION_KEYS: ("Keyed digests of the e-mail / phone / handle identifiers the text held before "
+                   "redaction (rule 8 after the build, and when a release is re-judged); never the identifiers."),
 }
 INDEX_SCHEMA: dict[str, pl.DataType] = {"author_key": pl.String(), "day": pl.Date(), "rows": pl.UInt32()}
 REPORT_SCHEMA: dict[str, pl.DataType] = {
@@ -81,9 +85,10 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
     outs={
         "filtered_corpus": dg.AssetOut(
             description=(
-                "Content that passes all seven eligibility rules at T (public source, adult "
+                "Content that passes all eight eligibility rules at T (public source, adult "
                 "author at creation, notified and past the objection window where notice "
-                "applies, no effective objection, live content and account). The author is "
+                "applies, no effective objection, live content and account, and the text names "
+                "no non-user who objected). The author is "
                 "replaced by `author_key`. Blocking checks re-derive every rule from the "
                 "ledger as it is now."),
             group_name="corpus", kinds={"polars", "parquet"}, owners=[OWNER],
@@ -103,7 +108,7 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
         "exclusion_report": dg.AssetOut(
             description=(
                 "Rows per day × platform × country × outcome: `eligible`, or the first reason "
-                "a row was dropped (rules 1–7, then de-duplication, then quality). For every day, "
+                "a row was dropped (rules 1–8, then de-duplication, then quality). For every day, "
                 "the rows add up to the valid raw rows."),
             group_name="corpus", kinds={"polars", "parquet"}, owners=["team:privacy"],
             metadata={"dagster/column_schema": column_schema(REPORT_SCHEMA, {
@@ -120,7 +125,7 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
          "consent_state": dg.AssetIn()},
 )
 def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame, consent_state: pl.LazyFrame,
-                    policy: PolicyResource, store: DataStore):
+                    policy: PolicyResource, store: DataStore, ledger: LedgerResource, author_key: AuthorKeySecret):
     """Judge the days' raw rows at the consent state's T, enter them in the dedup index, and
     curate them: a repost on day 40 meets its original from day 3 through the index, and only
     the earliest copies that lie on other days are read back (a filter on their day's file).
@@ -134,7 +139,14 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
             f"{rules.version}: materialize consent_state first")
     keys = context.partition_keys
     days = [date.fromisoformat(k) for k in keys]
-    evaluated = evaluate_content(raw_content, state, as_of=as_of, policy=rules).with_columns(
+    # Rule 8: the non-user objections of the same ledger state the consent state saw, effective at
+    # the same cut-off; the text is matched before redaction.
+    secret = author_key.key()
+    high_water_mark = int(state["ledger_high_water_mark"].max() or 0) if state.height else 0
+    objections_as_of = state["objections_as_of"].max() if state.height else as_of
+    objectors = objector_identifiers(ledger.open().objections(up_to_seq=high_water_mark),
+                                     objections_as_of or as_of, secret)
+    evaluated = evaluate_content(raw_content, state, as_of=as_of, policy=rules, objectors=objectors).with_columns(
         pl.col("created_at").dt.date().alias("day")).collect()
     config = CurationConfig()
     candidates, pii_counts = prepare_text(evaluated)
@@ -149,7 +161,8 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
             index_stats[name] += int(getattr(update, name))
     assignments = cluster_assignments(index_dir, days)
     elsewhere = earliest_copies_elsewhere(assignments, days, str(store.path("assets", "raw_content")))
-    judged_elsewhere = (evaluate_content(elsewhere.lazy(), state, as_of=as_of, policy=rules).collect()
+    judged_elsewhere = (evaluate_content(elsewhere.lazy(), state, as_of=as_of, policy=rules,
+                                         objectors=objectors).collect()
                         if elsewhere.height else pl.DataFrame(schema={
                             "platform": pl.String, "content_id": pl.String, "exclusion_reason": pl.String,
                             "author_key": pl.String}))
@@ -157,8 +170,15 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     # Days whose rows' earliest copy these days changed: their partitions wait for a rebuild
     # (the landing sensor and `make run` request it; the release cut never relies on it).
     still_stale = update_stale(index_dir, add=affected - set(days), built=days)
+    # digests of the pre-redaction identifiers, so that a check or a release cut can apply a later
+    # non-user objection to corpus rows (whose text is redacted)
+    raw_kept = evaluated.filter(pl.col("day").is_in(days) & pl.col("exclusion_reason").is_null()) \
+        .select("platform", "content_id", "text")
+    digests = raw_kept.select("platform", "content_id", mention_digests(raw_kept["text"], secret))
+    removed_by_objection = removed_by_submission(evaluated.filter(pl.col("day").is_in(days)), MENTIONS_OBJECTOR)
 
-    corpus = curated.corpus.with_columns(
+    corpus = curated.corpus.join(digests, on=["platform", "content_id"], how="left", validate="1:1",
+                                 maintain_order="left").with_columns(
         pl.lit(rules.version).alias("policy_version"),
         pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
     ).select(list(CORPUS_SCHEMA)).sort("day", "platform", "content_id")
@@ -179,9 +199,8 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     corpus_parts = split_by_day(corpus, keys, CORPUS_SCHEMA)
     report_parts = split_by_day(report, keys, REPORT_SCHEMA)
     index_parts = split_by_day(index, keys, INDEX_SCHEMA)
-    # The ledger high-water mark the consent state saw: the objection sensor reads it per day
-    # to know which objections a day's latest build already applies (pending purges).
-    high_water_mark = int(state["ledger_high_water_mark"].max() or 0) if state.height else 0
+    # The ledger high-water mark the consent state saw (above): the objection sensor reads it per
+    # day to know which objections a day's latest build already applies (pending purges).
     common = {"as_of": as_of.isoformat(), "policy_version": rules.version,
               "ledger_high_water_mark": high_water_mark}
     index_metadata = {
@@ -198,6 +217,10 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
             "rows_excluded": excluded,
             **{f"excluded_{r}": int(by_reason.filter(pl.col("reason") == r)["rows"].sum()) for r in OUTCOMES[1:]},
             "exclusions_by_reason_and_platform": table(by_reason_platform),
+            # rule 8: items each non-user objection removed (submission ids, never identifiers)
+            "non_user_objections_applied": objectors["submission_id"].n_unique(),
+            "items_removed_by_non_user_objection": table(removed_by_objection.head(50))
+            if removed_by_objection.height else "none",
             **{f"pii_redacted_{k.lower()}": int(v) for k, v in curated.pii_counts.items()},
             "duplicate_clusters": curated.clusters,
             **index_metadata,

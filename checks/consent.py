@@ -18,6 +18,7 @@ from assets.partitions import DAILY
 from checks.names import CONSENT_RULES, NO_COPIES_OF_EXCLUDED, NO_PII
 from curation.corpus import not_earliest_copies
 from curation.eligibility import consent_state, evaluate_content, rule_failure_counts
+from curation.mentions import objector_identifiers
 from curation.pii import find_pii
 from resources import AuthorKeySecret, DataStore, LedgerResource, PolicyResource
 
@@ -31,16 +32,22 @@ def recheck_corpus(corpus: pl.DataFrame, users: pl.DataFrame, notifications: pl.
     """Per-rule failure counts and the failing rows of `corpus`, judged with objections up to `now`.
 
     Each group of rows built at one T is judged at that T (rules 1, 3, 6 depend on it);
-    objections count up to `now`, whenever they arrived.
+    objections count up to `now`, whenever they arrived. Rule 8 matches the current non-user
+    objections against the corpus text (names) and the rows' `mention_keys` (digests of the
+    e-mails, phones and handles the text held before redaction).
     """
     rules = policy_resource.policy()
     counts: list[pl.DataFrame] = []
     failing: list[pl.DataFrame] = []
     for (as_of,), rows in corpus.partition_by("as_of", as_dict=True).items():
+        cutoff = max(now, as_of)
         state = consent_state(users, notifications, objections, as_of=as_of, policy=rules, secret=secret,
-                              objections_as_of=max(now, as_of))
-        counts.append(rule_failure_counts(rows, state, as_of=as_of, policy=rules, key_column="author_key"))
-        evaluated = evaluate_content(rows, state, as_of=as_of, policy=rules, key_column="author_key").collect()
+                              objections_as_of=cutoff)
+        objectors = objector_identifiers(objections, cutoff, secret)
+        counts.append(rule_failure_counts(rows, state, as_of=as_of, policy=rules, key_column="author_key",
+                                          objectors=objectors))
+        evaluated = evaluate_content(rows, state, as_of=as_of, policy=rules, key_column="author_key",
+                                     objectors=objectors).collect()
         failing.append(evaluated.filter(pl.col("exclusion_reason").is_not_null())
                        .select("content_id", "platform", "day", "exclusion_reason"))
     if not counts:
@@ -58,7 +65,7 @@ def recheck_corpus(corpus: pl.DataFrame, users: pl.DataFrame, notifications: pl.
     partitions_def=DAILY,
     additional_ins={"users": dg.AssetIn("raw_users")},
     description=(
-        "Re-derives all seven eligibility rules for every corpus row from the current user "
+        "Re-derives all eight eligibility rules for every corpus row from the current user "
         "snapshot and the current ledger (objections up to now). Fails with the count per rule "
         "and sample content_ids if any row should not be there; blocks everything downstream."),
 )
@@ -145,7 +152,8 @@ def no_copies_of_excluded_content(filtered_corpus: pl.LazyFrame, store: DataStor
     name=NO_PII,
     blocking=True,
     partitions_def=DAILY,
-    description="No validated e-mail, URL, IBAN, card, phone number or @handle remains in any corpus text.",
+    description=("No validated e-mail, URL, IBAN, card, national id/tax number, IP address, phone "
+                 "number or @handle remains in any corpus text (curation.pii.find_pii)."),
 )
 def no_pii_remains(filtered_corpus: pl.LazyFrame) -> dg.AssetCheckResult:
     rows = filtered_corpus.select("content_id", "text").collect()

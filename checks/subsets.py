@@ -62,7 +62,7 @@ def subset_checks(subset: str) -> list[dg.AssetChecksDefinition]:
         dg.asset_check(
             asset=subset, name="consent_rules_hold_now", blocking=True, partitions_def=DAILY,
             additional_ins={"users": dg.AssetIn("raw_users")},
-            description=(f"Re-derives the seven eligibility rules for every row of `{subset}` from the "
+            description=(f"Re-derives the eight eligibility rules for every row of `{subset}` from the "
                          "current ledger, as the corpus check does: a late objection fails it."),
         )(checked_asset_as(subset, consent_holds)),
     ]

@@ -108,6 +108,11 @@ OBJECTIONS = RecordType(
         Field("email"),
         Field("action", required=True, enum=ACTIONS),
         Field("submitted_at", "timestamp", required=True),
+        # rule 8, optional for non-users: the identifiers under which they appear in others'
+        # posts. `handles` is one string of handles separated by commas or spaces.
+        Field("full_name"),
+        Field("phone"),
+        Field("handles"),
     ),
 )
 

@@ -57,7 +57,8 @@ class CurationConfig:
         return {"dedup": {**asdict(self.dedup), "policy": POLICY_VERSION}, "quality": asdict(self.quality),
                 "langid": {k: (list(v) if isinstance(v, tuple | frozenset) else v)
                            for k, v in asdict(self.langid).items()},
-                "pii_redaction": ["EMAIL", "URL", "IBAN (mod-97)", "CARD (Luhn)", "PHONE", "USER"]}
+                "pii_redaction": ["EMAIL", "URL", "IBAN (mod-97)", "CARD (Luhn)",
+                                  "ID (national check digits)", "IP", "PHONE", "USER"]}
 
 
 @dataclass

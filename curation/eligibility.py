@@ -1,4 +1,4 @@
-"""Eligibility rules 1..7 (DESIGN.md, "Eligibility (the policy)") as polars expressions.
+"""Eligibility rules 1..8 (DESIGN.md, "Eligibility (the policy)") as polars expressions.
 
 Each rule is written once, as a "fails" expression over a fixed column namespace, and
 used by the pipeline (`consent_state`, `evaluate_content`) and by the checks that
@@ -15,6 +15,9 @@ Column namespace of the joined frame the rule expressions read:
 * author (from `consent_state`): `author_known` (true, or null when the author has no
   state row), `account_deleted_at`, `birth_date`, `country`, `notified_at`,
   `objection_action`
+* rule 8 (from `curation.mentions.match_mentions` over the text): `mentioned_by`, the
+  submission ids of the effective non-user objections the text names (empty when no
+  objectors are given)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from curation.mentions import MENTION_KEYS, MENTIONED_BY, match_mentions
 from curation.policy import Policy
 
 # --- reason codes (rule order) -------------------------------------------------------
@@ -38,6 +42,7 @@ MINOR_AT_CREATION = "minor_at_creation"  # rule 5
 NOT_NOTIFIED = "not_notified"  # rule 6
 OBJECTION_WINDOW_OPEN = "objection_window_open"  # rule 6
 OBJECTED = "objected"  # rule 7
+MENTIONS_OBJECTOR = "mentions_objector"  # rule 8
 
 REASON_ORDER: tuple[str, ...] = (
     FUTURE_OR_DELETED_CONTENT,
@@ -48,6 +53,7 @@ REASON_ORDER: tuple[str, ...] = (
     NOT_NOTIFIED,
     OBJECTION_WINDOW_OPEN,
     OBJECTED,
+    MENTIONS_OBJECTOR,
 )
 """Every reason code, in the order rules are checked; an excluded row carries the first."""
 
@@ -60,6 +66,7 @@ RULE_OF_REASON: dict[str, int] = {
     NOT_NOTIFIED: 6,
     OBJECTION_WINDOW_OPEN: 6,
     OBJECTED: 7,
+    MENTIONS_OBJECTOR: 8,
 }
 
 USER_LEVEL_REASONS: tuple[str, ...] = (
@@ -275,6 +282,8 @@ def rule_failures(as_of: datetime, policy: Policy) -> list[tuple[str, pl.Expr]]:
             >= policy.minimum_age * 10_000
         ),
     }
+    # rule 8: the text names a non-user with an effective objection (column from join_mentions)
+    content_rules[MENTIONS_OBJECTOR] = (pl.col(MENTIONED_BY).list.len() > 0).fill_null(True)
     user_rules = dict(user_rule_failures(as_of, policy))
     merged = {**content_rules, **user_rules}
     return [(reason, merged[reason].alias(reason)) for reason in REASON_ORDER]
@@ -455,6 +464,24 @@ def join_state(
     )
 
 
+def join_mentions(joined: pl.LazyFrame, objectors: pl.DataFrame | None, *, corpus: bool = False) -> pl.LazyFrame:
+    """`joined` with `mentioned_by` (rule 8): the submission ids of the effective non-user
+    objections (`curation.mentions.objector_identifiers`) its text names; empty lists when
+    `objectors` is None or empty. Raw rows match their text; corpus rows (with
+    `mention_keys`) match names in the text and the other identifiers on the digests; a
+    corpus row without them (`corpus=True`, built before rule 8) fails closed."""
+    schema = joined.collect_schema()
+    if corpus and MENTION_KEYS not in schema:
+        joined = joined.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias(MENTION_KEYS))
+    if MENTIONED_BY in schema:
+        joined = joined.drop(MENTIONED_BY)
+    if objectors is None or objectors.is_empty():
+        return joined.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(MENTIONED_BY))
+    _require(schema, ["text"], "content (rule 8 reads the text)")
+    frame = joined.collect()
+    return frame.with_columns(match_mentions(frame, objectors)).lazy()
+
+
 def evaluate_content(
     content: pl.LazyFrame | pl.DataFrame,
     state: pl.DataFrame | pl.LazyFrame,
@@ -462,17 +489,24 @@ def evaluate_content(
     as_of: datetime,
     policy: Policy,
     key_column: str = "author_id",
+    objectors: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
-    """Content rows with `author_key`, `country` and `exclusion_reason` (null = eligible).
+    """Content rows with `author_key`, `country`, `exclusion_reason` (null = eligible) and,
+    when `objectors` is given, `mentioned_by`.
 
-    `exclusion_reason` is the first failing rule in order 1..7. The state must have been
-    built for the same `as_of`. Birth date and consent details are not carried out.
+    `exclusion_reason` is the first failing rule in order 1..8; rule 8 applies the
+    effective non-user identifiers `objectors` (`curation.mentions.objector_identifiers`),
+    and passes for every row when they are not given. The state must have been built for
+    the same `as_of`. Birth date and consent details are not carried out.
     """
     t = to_utc(as_of)
     _check_state_as_of(_lazy(state), t)
-    joined = join_state(content, state, key_column=key_column)
-    tail = ["author_key", "country", "exclusion_reason"]
-    keep = [c for c in joined.collect_schema() if c not in (*_INTERNAL_COLUMNS, *tail)]
+    joined = join_mentions(join_state(content, state, key_column=key_column), objectors,
+                           corpus=key_column == "author_key")
+    # `mentioned_by` is carried out only when rule 8 had objectors to apply (for the report)
+    tail = ["author_key", "country", *([MENTIONED_BY] if objectors is not None else []), "exclusion_reason"]
+    added = [MENTION_KEYS] if MENTION_KEYS not in _lazy(content).collect_schema() else []
+    keep = [c for c in joined.collect_schema() if c not in (*_INTERNAL_COLUMNS, MENTIONED_BY, *added, *tail)]
     return joined.with_columns(
         first_failure(rule_failures(t, policy)).alias("exclusion_reason")
     ).select(*keep, *tail)
@@ -507,12 +541,14 @@ def rule_failure_counts(
     as_of: datetime,
     policy: Policy,
     key_column: str = "author_id",
+    objectors: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """`reason`, `count`: rows failing each rule *independently* (a row can count under
     several reasons), for check metadata; compare with `exclusion_counts`."""
     t = to_utc(as_of)
     _check_state_as_of(_lazy(state), t)
-    joined = join_state(content, state, key_column=key_column)
+    joined = join_mentions(join_state(content, state, key_column=key_column), objectors,
+                           corpus=key_column == "author_key")
     fails = rule_failures(t, policy)
     row = joined.select([e.cast(pl.Int64).sum().alias(r) for r, e in fails]).collect()
     return pl.DataFrame(

@@ -14,6 +14,11 @@ Withdrawals of consent count up to the cut whatever T is: an objection, a delete
 account or a deleted item recorded after a pinned T still removes the row (a pinned T
 reproduces time-based rules, it never resurrects someone who left).
 
+Rule 8 (a text naming a non-user who objected) is judged at the cut too: names on the corpus
+text, e-mails / phones / handles on the rows' `mention_keys` (keyed digests of what the text
+held before redaction; `curation.mentions`). The release keeps the digests so that it can be
+re-judged later at the high-water mark it records.
+
 Under policy v2 every corpus row is the earliest copy of its cluster, so the author of the
 row IS the author of the cluster's words: judging the row's author judges the cluster.
 """
@@ -33,6 +38,7 @@ from curation.eligibility import (
     evaluate_content,
     to_utc,
 )
+from curation.mentions import objector_identifiers
 from curation.policy import Policy
 
 NOT_EARLIEST_COPY = "not_earliest_copy"
@@ -75,6 +81,9 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
     cutoff = max(t, to_utc(now, "now"))
     state = consent_state(users, notifications, objections, as_of=t, policy=policy, secret=secret,
                           objections_as_of=cutoff)
+    # rule 8 at the cut: the non-user objections effective at the cut, matched on the corpus text
+    # (names) and on the rows' `mention_keys` (digests of the pre-redaction e-mails/phones/handles)
+    objectors = objector_identifiers(objections, cutoff, secret)
     deleted_accounts = state.filter(pl.col("account_deleted_at") <= cutoff).select("author_key")
     kept: dict[str, pl.DataFrame] = {}
     removed: list[pl.DataFrame] = [pl.DataFrame(schema=REMOVED_SCHEMA)]
@@ -84,7 +93,8 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
             continue
         # evaluate_content keeps the input's rows and order (a left join, m:1), so its verdicts
         # line up with `rows` one to one
-        judged = evaluate_content(rows, state, as_of=t, policy=policy, key_column="author_key").collect()
+        judged = evaluate_content(rows, state, as_of=t, policy=policy, key_column="author_key",
+                                  objectors=objectors).collect()
         if earliest is not None:
             judged = judged.join(earliest.select("platform", "content_id", pl.col("is_earliest").alias("_earliest")),
                                  on=["platform", "content_id"], how="left", maintain_order="left")
@@ -101,6 +111,8 @@ def judge_at_cut(corpus_by_day: Mapping[str, pl.DataFrame], users: pl.DataFrame,
         )
         judged = judged.with_columns(reason.alias("_cut_reason"))
         refused = judged.filter(pl.col("_cut_reason").is_not_null())
+        # `mention_keys` stay: a release must be re-judgeable at its own high-water mark, rule 8
+        # included (keyed digests, like author_key: nothing reversible without the secret)
         kept[day] = rows.filter(judged["_cut_reason"].is_null())
         removed.append(refused.select(
             pl.col("content_id"), pl.col("platform"), pl.col("day").cast(pl.Date), pl.col("author_key"),

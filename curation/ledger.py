@@ -52,7 +52,12 @@ OBJECTION_SCHEMA: dict[str, pl.DataType] = {
     "email": pl.String(),
     "action": pl.String(),
     "submitted_at": UTC_TS,
+    "full_name": pl.String(),
+    "phone": pl.String(),
+    "handles": pl.String(),
 }
+NON_USER_FIELDS: tuple[str, ...] = ("full_name", "phone", "handles")
+"""Optional objection fields (rule 8), added to ledgers created before them by `ALTER TABLE`."""
 META_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(),
     "seq": pl.Int64(),
@@ -93,6 +98,9 @@ objections_table = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
     sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("full_name", sa.Text, nullable=True),
+    sa.Column("phone", sa.String, nullable=True),
+    sa.Column("handles", sa.Text, nullable=True),
     sa.CheckConstraint("action IN ('object', 'withdraw')", name="ck_objections_action"),
 )
 
@@ -140,6 +148,7 @@ class _Kind:
     ts_col: str
     schema: dict[str, pl.DataType]
     nullable: frozenset[str]
+    optional: tuple[str, ...] = ()  # columns a frame may lack (read as null)
 
 
 _NOTIFICATION = _Kind(
@@ -155,10 +164,11 @@ _OBJECTION = _Kind(
     name="objection",
     table=objections_table,
     id_col="submission_id",
-    payload_cols=("user_id", "email", "action", "submitted_at"),
+    payload_cols=("user_id", "email", "action", "submitted_at", *NON_USER_FIELDS),
     ts_col="submitted_at",
     schema=OBJECTION_SCHEMA,
-    nullable=frozenset({"user_id", "email"}),
+    nullable=frozenset({"user_id", "email", *NON_USER_FIELDS}),
+    optional=NON_USER_FIELDS,
 )
 
 
@@ -199,8 +209,12 @@ def _now_iso() -> str:
 
 
 def _payload_json(kind: _Kind, payload: Sequence[str | None]) -> str:
-    """Canonical JSON of a payload, so equal payloads compare (and dedupe) equal."""
-    return json.dumps(dict(zip(kind.payload_cols, payload, strict=True)), sort_keys=True)
+    """Canonical JSON of a payload, so equal payloads compare (and dedupe) equal.
+
+    Optional fields that are null are left out, so a conflict recorded before those fields
+    existed has the same JSON as the same payload now."""
+    pairs = dict(zip(kind.payload_cols, payload, strict=True))
+    return json.dumps({k: v for k, v in pairs.items() if not (k in kind.optional and v is None)}, sort_keys=True)
 
 
 class ConsentLedger:
@@ -277,7 +291,20 @@ class ConsentLedger:
     def _create_schema(self) -> None:
         with self._write() as conn:
             metadata.create_all(conn, checkfirst=True)
+            self._add_missing_columns(conn)
             self._create_guards(conn)
+
+    @staticmethod
+    def _add_missing_columns(conn: Connection) -> None:
+        """Migrate a ledger created before the optional objection fields: add each as a
+        nullable column (`ALTER TABLE ... ADD COLUMN` changes no row and keeps the
+        append-only triggers; old rows read as null)."""
+        present = {c["name"] for c in sa.inspect(conn).get_columns(objections_table.name)}
+        for name in NON_USER_FIELDS:
+            if name not in present:
+                column = objections_table.c[name]
+                ddl = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {objections_table.name} ADD COLUMN {name} {ddl}")
 
     def _create_guards(self, conn: Connection) -> None:
         """Database-level refusal of row modification/removal on every ledger table."""
@@ -334,6 +361,9 @@ class ConsentLedger:
         if isinstance(df, pl.LazyFrame):
             df = df.collect()
         cols = [kind.id_col, *kind.payload_cols]
+        absent = [c for c in kind.optional if c not in df.columns]
+        if absent:
+            df = df.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise ValueError(f"{kind.name} frame lacks columns {missing}")

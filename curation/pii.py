@@ -8,28 +8,44 @@ Terms
 
 * **candidate**: a substring whose *shape* matches a type (regex, polars/Rust syntax).
 * **validated**: a candidate that also passes the type's checksum: IBAN (ISO 13616
-  mod-97 == 1, a registered country code and that country's length) and CARD (Luhn,
-  13–19 digits, a card-network IIN prefix). Only validated candidates are replaced.
-* **placeholder**: ``<EMAIL>`` ``<URL>`` ``<IBAN>`` ``<CARD>`` ``<PHONE>`` ``<USER>``;
-  no pattern can match a placeholder or any part of one, so redaction is idempotent.
+  mod-97 == 1, a registered country code and that country's length), CARD (Luhn,
+  13–19 digits, a card-network IIN prefix), ID (the national number's check digit and,
+  where it encodes one, a real birth date: ``curation.national_ids``) and IP (four parts
+  <= 255, or a valid IPv6 address with two or more groups). Only validated candidates are
+  replaced.
+* **placeholder**: ``<EMAIL>`` ``<URL>`` ``<IBAN>`` ``<CARD>`` ``<ID>`` ``<IP>``
+  ``<PHONE>`` ``<USER>``; no pattern can match a placeholder or any part of one, so
+  redaction is idempotent.
 
-Stages, in precedence order (an earlier stage wins on overlap):
+Stages, in precedence order (an earlier stage wins on overlap, and each replaces a whole
+span: one placeholder per span, never a remainder):
 
 1. URL with a scheme (``https://``, ``http://``, ``ftp://``) or ``www.`` host, so
    ``https://a:b@host/`` or ``https://x.com/?to=a@b.de`` is one ``<URL>``; a ``www.``
    host right after ``@`` is an email's domain and is left to step 2;
-2. EMAIL (``john.doe1989@gmail.com`` is one ``<EMAIL>``);
+2. EMAIL (``john.doe1989@gmail.com`` is one ``<EMAIL>``); Unicode domains (``пример.рф``,
+   ``डाटा.भारत``) and IDNA A-labels (``xn--e1afmkfd.xn--p1ai``) are taken whole;
 3. URL as a bare domain with a path (``example.com/x``, ``bit.ly/abc``); the top-level
    label must be all letters of one case, so decimals (``3.50/kg``) never match;
-4. IBAN then CARD: candidates are extracted (an IBAN candidate is a registered country
-   code and exactly that country's length, in groups of four with optional spaces; a
-   card candidate is a run of 13+ digits with single space/dash separators), the
-   *unique* candidates are validated in Python, and only validated ones are replaced
-   (a token join-back, exact per occurrence). An IBAN-shaped string is never re-read
-   as a card or phone number, even when its checksum fails;
-5. PHONE: ``+`` or ``00`` with a country code and 7–14 digits in all, or a national
-   trunk ``0`` followed by 8–12 digits separated by spaces/dashes, *or* by dots only
-   (``06.12.34.56.78``), *or* an area code and ``/``, *or* ``(030)``. Dates
+4. IBAN, CARD, ID, IP: candidates are extracted (an IBAN candidate is a registered country
+   code and exactly that country's length, in groups of four with optional spaces or
+   dashes; a card candidate is a run of 13+ digits with single space/dash separators; ID
+   and IP candidates are the shapes of ``curation.national_ids.ID_CANDIDATE`` and of
+   IPv4/IPv6, a version prefix ``v1.2.3.4`` included so it can be refused), the *unique*
+   candidates are validated in Python (few per text), and only validated ones are
+   replaced (a token join-back, exact per occurrence). An IBAN-shaped string is never
+   re-read as a card, id or phone number, even when its checksum fails;
+5. PHONE: ``+``/``00`` with a country code (also bracketed: ``(+31) 6 3719 2477``) and
+   7–14 digits in all; a national trunk ``0``, also standing apart (``0 532 123 45 67``,
+   ``0 (917) 123 4567``), followed by 8–12 digits separated by spaces/dashes, *or* by dots
+   only, *or* an area code and ``/``, *or* ``(030)``; and the national groupings of
+   countries without a trunk 0: North America ``(415) 555-0132`` / ``415-555-0132`` /
+   ``415.555.0132``, IT mobiles and GR ``347 123 4567``, ES/PT/PL/CZ/LU ``612 345 678``,
+   ES ``612 34 56 78``, PL ``12 345 67 89``, DK/NO ``22 34 56 78`` / ``412 34 567``,
+   EE/MT ``5123 4567``, CY ``99 123456``, LT ``8 612 34567``. Look-alikes that a phone
+   pattern could read are matched first at the same position and written back: an
+   IBAN shape, an amount with its currency (``€ 123 456 789``), an ISBN
+   (``0-306-40615-2``), card-like groups that failed the card rules. Dates
    (``01.04.2025 12:30``) fail because of too few digits or mixed separators;
 6. USER: ``@`` + 2–30 of ``[A-Za-z0-9_.]``, containing a letter or ``_``, not ending
    in ``.``, not preceded by a word character (that would be an email local part).
@@ -38,29 +54,41 @@ Common pitfalls
 
 * The patterns are Rust-regex syntax (no look-around), not Python ``re``; neighbour
   conditions are expressed by capturing the preceding character and writing it back.
+  ``\<`` is a word-start assertion in Rust regex, not a literal ``<``.
 * ``find_pii`` is defined as "the rows ``redact_pii`` would change", so the blocking
   check and the redaction can never disagree about what is PII.
 
 Formats deliberately not caught (documented limits): bare domains without a path
-(``example.com``), national numbers without a trunk ``0`` (US ``(555) 123-4567``,
-Italian mobiles ``347 123 4567``), national numbers mixing ``.`` or ``/`` with other
-separators, all-digit handles (``@2020``), handles longer than 30 characters, IBANs
-of countries outside the SWIFT registry, cards with a non-network prefix
-(0, 1, 7, 8, 9, 20–22, 27–29) or an unusual grouping (first group not 4 digits, or a
-middle group outside 4–6 digits).
+(``example.com``), national numbers without a trunk ``0`` in groupings other than the
+ones above (IS ``612 3456``, LV ``2123 4567``, LI ``234 56 78``: written with their
+country code they are caught), very short trunk-0 numbers (Vienna ``01 5344 0``), national
+numbers mixing ``.`` or ``/`` with other separators, all-digit handles (``@2020``),
+handles longer than 30 characters, IBANs of countries outside the SWIFT registry, cards
+with a non-network prefix (0, 1, 7, 8, 9, 20–22, 27–29) or an unusual grouping (first
+group not 4 digits, or a middle group outside 4–6 digits), ``::1``-style IPv6 with one
+group, NL BSN and PT NIF without a keyword before them (a bare 9-digit number passes
+their checks one time in six), national ids inside a run of digit groups that also holds
+a card number.
 A phone number directly followed by a short number may absorb it (``+49 30 1234567
 20`` is one ``<PHONE>``). Over-redaction that is accepted: other Luhn-valid numbers
-with a card prefix (IMEIs, some EAN-13 barcodes) become ``<CARD>``, and any number
-with the national trunk-0 shape (``0532013000``) becomes ``<PHONE>``.
+with a card prefix (IMEIs, some EAN-13 barcodes, a window of a long tracking number)
+become ``<CARD>``; any number with the national trunk-0 shape (``0532013000``) becomes
+``<PHONE>``; a four-part version number without a ``v``/``version`` prefix
+(``1.2.3.4``) is an ``<IP>``; a 10- or 11-digit number that happens to pass a national
+check (date and check digit, about 1 in 100 random numbers) becomes ``<ID>``.
+Measured rates: bench/PII.md.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import polars as pl
 
-PII_TYPES: tuple[str, ...] = ("EMAIL", "URL", "IBAN", "CARD", "PHONE", "USER")
+from curation.national_ids import ID_CANDIDATE, redact_national_id
+
+PII_TYPES: tuple[str, ...] = ("EMAIL", "URL", "IBAN", "CARD", "ID", "IP", "PHONE", "USER")
 """Placeholder types, in precedence order."""
 
 PLACEHOLDERS: dict[str, str] = {t: f"<{t}>" for t in PII_TYPES}
@@ -85,7 +113,7 @@ IBAN_LENGTHS: dict[str, int] = {
 
 
 _URL_TAIL = r"""[^\s<>"'`]*[^\s<>"'`.,;:!?)\]}]"""  # a URL never ends in punctuation
-_LABEL = r"[\p{L}\p{N}](?:[\p{L}\p{N}\-]*[\p{L}\p{N}])?"
+_LABEL = r"[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}\-]*[\p{L}\p{M}\p{N}])?"  # marks: डाटा.भारत
 
 _SCHEME_URL = rf"(?i:(?:https?|ftp)://){_URL_TAIL}"
 _WWW_URL = (
@@ -97,7 +125,11 @@ _BARE_URL = (
     r"(^|[^\w@.\-/:])"  # 1
     rf"{_LABEL}(?:\.{_LABEL})*\.(?:[a-z]{{2,24}}|[A-Z]{{2,24}})/(?:{_URL_TAIL})?"
 )
-_EMAIL = rf"[\w%+\-][\w.%+\-]*@{_LABEL}(?:\.{_LABEL})*\.\p{{L}}{{2,24}}"
+# The top-level label is letters (Unicode: ".рф") or an IDNA A-label (".xn--p1ai"), taken whole.
+_EMAIL = (
+    rf"[\w%+\-][\w.%+\-]*@{_LABEL}(?:\.{_LABEL})*"
+    r"\.(?:(?i:xn--)[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?|\p{L}[\p{L}\p{M}]{1,23})"
+)
 
 
 def _iban_candidate_pattern() -> str:
@@ -112,7 +144,7 @@ def _iban_candidate_pattern() -> str:
     alternatives = []
     for length, countries in sorted(by_length.items()):
         groups, tail = divmod(length - 4, 4)
-        body = f"(?: ?[A-Za-z0-9]{{4}}){{{groups}}}" + (f" ?[A-Za-z0-9]{{{tail}}}" if tail else "")
+        body = f"(?:[ \\-]?[A-Za-z0-9]{{4}}){{{groups}}}" + (f"[ \\-]?[A-Za-z0-9]{{{tail}}}" if tail else "")
         alternatives.append(f"(?:{'|'.join(countries)})[0-9]{{2}}{body}")
     return rf"(?-u:\b)(?i:{'|'.join(alternatives)})(?-u:\b)"
 
@@ -120,23 +152,52 @@ def _iban_candidate_pattern() -> str:
 _IBAN_CANDIDATE = _iban_candidate_pattern()
 # Anything IBAN-like (any two letters, wrong length): never a card or phone number.
 _IBAN_SHAPE_PATTERN = (
-    r"(?-u:\b)[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?(?-u:\b)"
+    r"(?-u:\b)[A-Za-z]{2}[0-9]{2}(?:[ \-]?[A-Za-z0-9]{4}){2,7}(?:[ \-]?[A-Za-z0-9]{1,3})?(?-u:\b)"
 )
 # A whole run of digits with single space/dash separators; the card is found inside
 # it in Python. A leading "+" is taken along so that "+49 …" can be rejected (a phone).
 _CARD_CANDIDATE = r"\+?(?-u:\b)[0-9](?:[ \-]?[0-9]){12,}(?-u:\b)"
-_NUMBER_CANDIDATE = f"{_IBAN_CANDIDATE}|{_IBAN_SHAPE_PATTERN}|{_CARD_CANDIDATE}"
+# IP addresses: a version prefix ("v1.2.3.4", "version 10.0.0.1") and a fifth dotted part are
+# taken into the candidate so that validation can refuse them; IPv6 needs 3+ groups.
+_IPV4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
+_IP_CANDIDATE = (
+    r"(?-u:\b)(?:(?i:v|ver\.? ?|version ))?"
+    rf"(?:{_IPV4}(?:\.[0-9]+)*"
+    r"|[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}(?:%[0-9A-Za-z]{1,15})?)"
+    r"(?-u:\b)"
+    # IPv6 that starts with "::" (::ffff:192.0.2.128): the token splitter keeps ":" apart
+    r"|::[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){0,6}(?:\.[0-9]{1,3}){0,3}(?-u:\b)"
+)
+_NUMBER_CANDIDATE = (
+    f"{_IBAN_CANDIDATE}|{_IBAN_SHAPE_PATTERN}|{_CARD_CANDIDATE}|{ID_CANDIDATE}|{_IP_CANDIDATE}"
+)
 # Splits a text into tokens whose concatenation is the text, where every number
-# candidate is exactly one token (candidates start at an ASCII word start or at "+").
-_TOKEN = rf"{_NUMBER_CANDIDATE}|[A-Za-z0-9_]+|[^A-Za-z0-9_+]+|\+"
+# candidate is exactly one token (candidates start at an ASCII word start, "+" or "::").
+_TOKEN = rf"{_NUMBER_CANDIDATE}|[A-Za-z0-9_]+|[^A-Za-z0-9_+:]+|\+|:"
 
-_PHONE_PREFIX = r"(^|[^\w+.,/])"  # 1: not glued to a word, a decimal or a date
-_PHONE_INTL = r"(?:\+|00)[1-9](?:[ \-./]?(?:\([0-9]{1,5}\)|[0-9])){5,12}[ \-./]?[0-9]"
+_PHONE_PREFIX = r"(^|[^\w+.,/\-])"  # 1: not glued to a word, a decimal, a date or a dashed id
+_PHONE_INTL = (
+    r"(?:\+|00)[1-9](?:[ \-./]?(?:\([0-9]{1,5}\)|[0-9])){5,12}[ \-./]?[0-9]"
+    # a country code in brackets: (+31) 6 3719 2477, (0049) 30 1234567
+    r"|\((?:\+|00)[1-9][0-9]{0,2}\)(?:[ \-./]?(?:\([0-9]{1,5}\)|[0-9])){5,12}[ \-./]?[0-9]"
+)
 _PHONE_NATIONAL = (
-    r"0[1-9](?:(?: ?- ?| )?[0-9]){7,11}"  # 030 1234567, 030 - 1234567, 06 12 34 56 78
+    r"0 ?[1-9](?:(?: ?- ?| )?[0-9]){7,11}"  # 030 1234567, 0 532 123 45 67, 06 12 34 56 78
     r"|0[1-9](?:\.?[0-9]){7,11}"  # 06.12.34.56.78
     r"|0[1-9][0-9]{1,3} ?/ ?[0-9](?:[ \-]?[0-9]){4,10}"  # 030/1234567, not 04/2025
-    r"|\(0[1-9][0-9]{0,3}\) ?[\- ]?[0-9](?:[ \-]?[0-9]){4,10}"  # (030) 1234567
+    r"|(?:\(0|0 ?\()[1-9][0-9]{0,3}\) ?[\- ]?[0-9](?:[ \-]?[0-9]){4,10}"  # (030) 123, 0 (917) 123 4567
+    # national numbers without a trunk 0 (the grouping people write them in):
+    r"|(?:1[ \-.])?\([2-9][0-9]{2}\) ?[0-9]{3}[\-. ][0-9]{4}"  # North America (415) 555-0132
+    r"|(?:1[ \-.])?[2-9][0-9]{2}(?:-[0-9]{3}-|\.[0-9]{3}\.| [0-9]{3} )[0-9]{4}"  # 415-555-0132; IT
+    # mobile 347 123 4567, GR 210 123 4567
+    r"|[2-9][0-9]{2}(?: [0-9]{3} |-[0-9]{3}-)[0-9]{3}"  # ES, PT, PL, CZ, LU: 612 345 678
+    r"|[6-9][0-9]{2} [0-9]{2} [0-9]{2} [0-9]{2}"  # ES 612 34 56 78
+    r"|[1-9][0-9] [0-9]{3} [0-9]{2} [0-9]{2}"  # PL landline 12 345 67 89
+    r"|[2-9][0-9] [0-9]{2} [0-9]{2} [0-9]{2}"  # DK, NO 12 34 56 78
+    r"|[49][0-9]{2} [0-9]{2} [0-9]{3}"  # NO mobile 412 34 567
+    r"|[579][0-9]{3} [0-9]{4}"  # EE 5123 4567, MT 7912 3456, CY 9912 3456
+    r"|8 [1-9][0-9]{2} [0-9]{5}"  # LT trunk 8: 8 612 34567
+    r"|9[4-9] [0-9]{6}"  # CY mobile 99 123456
 )
 _PHONE = rf"{_PHONE_PREFIX}(?:{_PHONE_INTL}|{_PHONE_NATIONAL})(?-u:\b)"
 
@@ -151,17 +212,22 @@ PII_PATTERNS: dict[str, str] = {
     "URL": f"{_SCHEME_URL}|{_WWW_URL}|{_BARE_URL}",
     "IBAN": _IBAN_CANDIDATE,
     "CARD": _CARD_CANDIDATE,
+    "ID": ID_CANDIDATE,
+    "IP": _IP_CANDIDATE,
     "PHONE": _PHONE,
     "USER": _USER,
 }
-"""Shape of each type (polars/Rust regex). IBAN and CARD are *candidate* patterns:
-a match is redacted only when ``iban_ok`` / the card rules (``luhn_ok``) accept it."""
+"""Shape of each type (polars/Rust regex). IBAN, CARD, ID and IP are *candidate* patterns:
+a match is redacted only when ``iban_ok`` / the card rules (``luhn_ok``) /
+``national_id_kind`` / ``ip_ok`` accept it."""
 
 # Cheap row filter: a row with none of these cannot hold any type above.
 _PREFILTER = (
     r"@|://|(?i:www\.)|\.\p{L}{2,24}/"
     r"|(?-u:\b)[A-Za-z]{2}[0-9]{2} ?[A-Za-z0-9]{4}"
     r"|[0-9](?:[ \-./()]{0,2}[0-9]){6}"
+    r"|[0-9]\.[0-9]{1,3}\.[0-9]|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:"  # IPv4, IPv6
+    r"|(?-u:\b)[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z]"  # codice fiscale
 )
 
 # --- validation ----------------------------------------------------------------------
@@ -259,11 +325,38 @@ def _resolve_card(candidate: str) -> str | None:
     return "".join(out) if changed else None
 
 
+def ip_ok(candidate: str) -> bool:
+    """A redactable IP address: IPv4 of exactly four parts each <= 255, or IPv6 with at least
+    two non-empty groups (``::1`` and ``::`` carry no person); never a version number."""
+    if re.match(r"(?i)v(?:er\.? ?|ersion )?[0-9]", candidate):
+        return False  # v1.2.3.4, version 10.0.0.1
+    value = candidate.split("%", 1)[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    if address.version == 6:
+        return sum(1 for g in value.split(":") if g) >= 2
+    return True
+
+
+_IP_LIKE = re.compile(r"(?i)(?:v|ver\.? ?|version )?[0-9a-f:.]+(?:%[0-9a-z]+)?")
+_IBAN_LIKE = re.compile(r"[A-Za-z]{2}[0-9]{2}(?:[ \-]?[A-Za-z0-9]){4,}")
+
+
 def _resolve_number(candidate: str) -> str | None:
-    """Redacted form of an IBAN or card candidate, or None to leave it as written."""
-    if candidate[:1].isalpha():
+    """Redacted form of an IBAN, card, national id or IP candidate, or None to leave it.
+
+    An IBAN-shaped candidate is only ever an IBAN (never re-read as an id or card); a run
+    of digit groups holding no card may be a national number (``1 84 12 76 451 089 46``)."""
+    if _IBAN_LIKE.fullmatch(candidate):
         return PLACEHOLDERS["IBAN"] if iban_ok(candidate) else None
-    return _resolve_card(candidate)
+    if _IP_LIKE.fullmatch(candidate) and (":" in candidate or candidate.count(".") >= 3):
+        return PLACEHOLDERS["IP"] if ip_ok(candidate) else None
+    card = _resolve_card(candidate) if re.fullmatch(r"\+?[0-9][0-9 \-]*", candidate) else None
+    if card is not None:
+        return card
+    return redact_national_id(candidate, PLACEHOLDERS["ID"])
 
 
 # --- redaction -----------------------------------------------------------------------
@@ -293,8 +386,25 @@ def _redact_numbers(texts: pl.Series) -> pl.Series:
 # for process-internal use) and then replaced. Rows that already hold either
 # noncharacter fall back to the plain phone pattern.
 _OPEN, _CLOSE = "\ufdd0", "\ufdd1"
+# Look-alikes a phone pattern could read: an amount with its currency (€ 123 456 789),
+# an ISBN. Like the IBAN shape, they are matched first and written back unchanged.
+_CURRENCY = r"(?:[€$£¥₺]|(?i:eur|usd|gbp|chf|pln|zł|kr|kč|czk|sek|nok|dkk|huf|ft|tl|try|lei|ron)(?-u:\b))"
+_AMOUNT = r"[0-9]{1,3}(?:[ \u00a0\u202f.,'’][0-9]{3})*(?:[.,][0-9]{1,2})?"
+# A look-alike that starts where a phone could start competes at the same position (it
+# carries the phone's prefix) and, listed first, wins.
+_LOOK_ALIKE = (
+    rf"{_IBAN_SHAPE_PATTERN}"
+    rf"|{_CURRENCY} ?{_AMOUNT}"
+    r"|(?:^|[^\w+.,/\-])(?:"  # the phone prefix, not captured
+    rf"{_AMOUNT} ?{_CURRENCY}"
+    r"|(?:(?i:isbn(?:-1[03])?:? ?)[0-9][0-9\- ]{8,16}[0-9Xx]"
+    r"|97[89][\- ][0-9]{1,5}[\- ][0-9]{1,7}[\- ][0-9]{1,7}[\- ][0-9]"
+    r"|[0-9]{1,5}-[0-9]{1,7}-[0-9]{1,6}-[0-9Xx]"  # ISBN-10 0-306-40615-2
+    r"|[0-9]{4}(?:[ \-][0-9]{4}){3,}"  # card-like groups that failed the card rules
+    r")(?-u:\b))"
+)
 _PHONE_OR_IBAN_SHAPE = (
-    rf"({_IBAN_SHAPE_PATTERN})|{_PHONE_PREFIX}({_PHONE_INTL}|{_PHONE_NATIONAL})(?-u:\b)"
+    rf"({_LOOK_ALIKE})|{_PHONE_PREFIX}({_PHONE_INTL}|{_PHONE_NATIONAL})(?-u:\b)"
 )
 
 

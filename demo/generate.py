@@ -1057,6 +1057,51 @@ class _State:
     records: int = 0
     files: int = 0
     languages: set = field(default_factory=set)
+    mentions: int = 0  # posts that name a non-user (rule 8)
+
+
+@dataclass(frozen=True)
+class NonUser:
+    """A person who is not a user but appears in others' posts (rule 8): the identifiers the
+    posts name them by, and those their objection (if any) gives."""
+
+    full_name: str
+    email: str
+    phone: str | None
+    handle: str | None
+    objects: tuple[str, ...]  # their form actions in order: (), ("object",), ("object", "withdraw")
+
+
+MENTION_TEMPLATES = ("{t} (with {x})", "{t} cc {x}", "{x}: {t}", "{t} — ask {x}")
+
+
+def build_non_users(seed: int, n: int) -> list[NonUser]:
+    """`n` non-users with names from the language packs; most object, some withdraw later.
+
+    The first always objects and never withdraws, so every sample has one effective non-user
+    objection to show; the second never objects (a late objection can be shown on them)."""
+    rng = random.Random(f"{GENERATOR}/{seed}/non-users")
+    langs = sorted(TX.LANGS)
+    countries = sorted(TX.PHONES)
+    out = []
+    for k in range(n):
+        lang = rng.choice(langs)
+        first, last = rng.choice(TX.LANGS[lang]["first"]), rng.choice(TX.LANGS[lang]["last"])
+        full = f"{first.capitalize()} {last.capitalize()}"
+        fmt = rng.choice(TX.PHONES[rng.choice(countries)])
+        phone = "".join(str(rng.randrange(10)) if ch == "#" else ch for ch in fmt)
+        x = rng.random()
+        objects = ("object",) if k == 0 else () if k == 1 else (
+            ("object",) if x < 0.6 else ("object", "withdraw") if x < 0.8 else ())
+        out.append(NonUser(
+            full_name=full,
+            # the form needs the submitter's address for the receipt
+            email=f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(['gmail.com', 'web.de', 'posteo.de', 'orange.fr'])}",
+            phone=phone if rng.random() < 0.5 else None,
+            handle=f"@{first}_{last}{rng.randint(1, 999)}" if rng.random() < 0.6 else None,
+            objects=objects,
+        ))
+    return out
 
 
 def _day_counts(items: int, start: date, days: int) -> list[int]:
@@ -1087,8 +1132,31 @@ class _ContentDay:
         self.day = day
         self.n = n
         self.rng = random.Random(f"{GENERATOR}/{gen.seed}/content/{day.isoformat()}")
+        self._mrng = random.Random(f"{GENERATOR}/{gen.seed}/mentions/{day.isoformat()}")
+        self._mentioned = False
         self.day_us = _day_us(day)
         self.summer = _eu_summer(day)
+
+    # -- rule 8: posts that name people who are not users
+    def _mention(self, text: str, platform: str, kind: str, visibility: str) -> str:
+        """Now and then (and always in the day's first public post) a public post names a non-user,
+        by full name (in any case, accents kept), handle, e-mail or phone, written as people
+        write them. Its own random stream: the rest of the day is unchanged by it."""
+        if visibility != "public" or kind not in ("post", "comment", "caption") or platform not in (
+                "facebook", "instagram"):
+            return text
+        g, rng = self.g, self._mrng
+        first_today = not self._mentioned
+        if not first_today and rng.random() >= 0.01:
+            return text
+        self._mentioned = True
+        # the day's first public post names the first (even days) or second (odd days) non-user
+        person = g.non_users[self.di % 2] if first_today else rng.choice(g.non_users)
+        forms = [person.full_name, person.full_name.lower(), person.full_name.upper()]
+        if not first_today:  # the day's first mention is by name, later ones by any identifier
+            forms += [f for f in (person.handle, person.email, person.phone) if f]
+        g.state.mentions += 1
+        return rng.choice(MENTION_TEMPLATES).format(t=text, x=rng.choice(forms))
 
     # -- who and when
     def _offset_hours(self, voice: Voice) -> int:
@@ -1256,6 +1324,7 @@ class _ContentDay:
                 pending_pair = (deleted_us, author)
             if kind == "ai_response" and deleted_us is not None and deleted_us <= utc_us:
                 deleted_us = utc_us + 60 * US
+            text = self._mention(text, platform, kind, visibility)
             rec = {
                 "content_id": cid,
                 "platform": platform,
@@ -1467,6 +1536,7 @@ class _Generator:
             ci = bisect.bisect_right(vcum, urng.random() * vcum[-1])
             self.unknown_voices.append(self.voices_info[3][ci][0])
 
+        self.non_users = build_non_users(self.seed, max(4, self.n_users // 250))
         users_manifest = self._write_users()
         counts = _day_counts(self.items, self.start, self.days)
         for di, n in enumerate(counts):
@@ -1487,6 +1557,7 @@ class _Generator:
             "days": self.days,
             "recommended_as_of": f"{self.as_of.isoformat()}T00:00:00+00:00",
             "content": {
+                "mentions_of_non_users": st.mentions,
                 "records_written": st.records,
                 "malformed": malformed,
                 "valid": st.records - sum(malformed.values()),
@@ -1748,6 +1819,7 @@ class _Generator:
         malformed = self._ledger_malformed(
             "objections", by_day, [(e[0], e[2] or 0) for e in events], rng, len(events)
         )
+        non_user_records = self._non_user_objections(by_day, lo, hi)
         for day, lines in sorted(by_day.items()):
             _write_jsonl(self.root / "objections" / f"{day}.jsonl", lines)
         written = sum(len(v) for v in by_day.values())
@@ -1757,7 +1829,30 @@ class _Generator:
             "valid": written - sum(malformed.values()),
             "exact_duplicates": duplicates,
             "files": len(by_day),
+            "non_user_identifier_records": non_user_records,
         }
+
+    def _non_user_objections(self, by_day: dict[str, list[bytes]], lo: int, hi: int) -> int:
+        """Objections (and withdrawals) of the non-users the posts name, with their identifiers
+        written the way a form would get them. Own random stream, added after the others."""
+        rng = random.Random(f"{GENERATOR}/{self.seed}/non-user-objections")
+        n = 0
+        for k, person in enumerate(self.non_users):
+            t = rng.randint(lo, (lo + hi) // 2) // US * US
+            if k == 0:
+                t = lo  # the always-effective one: early, so every recommended T sees it
+            for action in person.objects:
+                rec = {
+                    "submission_id": self._uuid(rng), "user_id": None, "email": person.email,
+                    "action": action, "submitted_at": iso(t, 0, 0, True),
+                    "full_name": person.full_name if rng.random() < 0.9 or k == 0 else person.full_name.upper(),
+                    "phone": person.phone, "handles": person.handle,
+                }
+                day = iso(t, 0, 0, True)[:10]
+                by_day.setdefault(day, []).append(_line(rec))
+                n += 1
+                t = min(hi, t + rng.randint(3600, 10 * DAY_S) * US) // US * US
+        return n
 
 
 def _prepare_root(root: Path) -> None:

@@ -49,7 +49,8 @@ FIELDS = {
     ),
     "users": ("user_id", "birth_date", "country", "created_at", "deleted_at"),
     "notifications": ("notification_id", "user_id", "channel", "sent_at"),
-    "objections": ("submission_id", "user_id", "email", "action", "submitted_at"),
+    "objections": ("submission_id", "user_id", "email", "action", "submitted_at", "full_name", "phone",
+                   "handles"),
 }
 REQUIRED = {
     "content": ("content_id", "platform", "kind", "author_id", "created_at", "visibility", "text"),

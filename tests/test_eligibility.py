@@ -628,7 +628,7 @@ def test_exclusion_counts_and_rule_failure_counts() -> None:
     assert got == {
         FUTURE_OR_DELETED_CONTENT: 1, NOT_PUBLIC_SOURCE: 1, UNKNOWN_OR_DELETED_AUTHOR: 0,
         AGE_UNKNOWN: 1, MINOR_AT_CREATION: 1, NOT_NOTIFIED: 0, OBJECTION_WINDOW_OPEN: 0,
-        OBJECTED: 0, None: 1,
+        OBJECTED: 0, el.MENTIONS_OBJECTOR: 0, None: 1,
     }  # fmt: skip
     assert counts["count"].sum() == len(content)
     per_rule = rule_failure_counts(c, state, as_of=T, policy=policy)
@@ -645,7 +645,7 @@ def test_rule_failures_cover_every_reason_in_order() -> None:
     fails = rule_failures(T, Policy())
     assert [r for r, _ in fails] == list(REASON_ORDER)
     assert set(el.RULE_OF_REASON) == set(REASON_ORDER)
-    assert [el.RULE_OF_REASON[r] for r in REASON_ORDER] == [1, 2, 3, 4, 5, 6, 6, 7]
+    assert [el.RULE_OF_REASON[r] for r in REASON_ORDER] == [1, 2, 3, 4, 5, 6, 6, 7, 8]
 
 
 def test_timestamps_in_other_zones_and_units_are_normalised() -> None:

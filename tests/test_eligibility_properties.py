@@ -84,6 +84,7 @@ def oracle(
     ]
     latest = max(mine, key=lambda o: (o["submitted_at"], o["action"] == "object"), default=None)
     fails["objected"] = latest is not None and latest["action"] == "object"
+    fails["mentions_objector"] = False  # rule 8 needs non-user identifiers; none are generated here
     assert set(fails) == set(REASON_ORDER)
     return fails
 

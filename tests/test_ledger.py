@@ -65,7 +65,8 @@ def test_creates_parent_folder_and_tables(db_url: str, ledger: ConsentLedger) ->
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert ledger.high_water_mark() == 0
     assert ledger.notifications().schema == pl.Schema(NOTIF_SCHEMA)
-    assert ledger.objections().schema == pl.Schema(OBJ_SCHEMA)
+    assert ledger.objections().schema == pl.Schema(
+        {**OBJ_SCHEMA, "full_name": pl.String, "phone": pl.String, "handles": pl.String})
     assert ledger.conflicts().height == 0
 
 
@@ -75,7 +76,50 @@ def test_import_round_trips_exact_types_and_values(ledger: ConsentLedger) -> Non
     assert ledger.import_notifications(n, "notifications/a.jsonl") == ImportResult(2, 0, 0)
     assert ledger.import_objections(o, "objections/a.jsonl") == ImportResult(2, 0, 0)
     assert ledger.notifications().equals(n)
-    assert ledger.objections().equals(o)
+    assert ledger.objections().select(o.columns).equals(o)
+    assert ledger.objections().select("full_name", "phone", "handles").null_count().row(0) == (2, 2, 2)
+
+
+def test_non_user_identifiers_round_trip_and_take_part_in_idempotency(ledger: ConsentLedger) -> None:
+    """Rule 8: the optional non-user fields are stored; a re-used id with other identifiers
+    is a conflict, never applied."""
+    o = objections(("s1", None, "object", T)).with_columns(
+        pl.lit("Zoë Müller").alias("full_name"), pl.lit("+49 30 1234567").alias("phone"),
+        pl.lit("@zoe_m, @zm").alias("handles"))
+    assert ledger.import_objections(o, "objections/a.jsonl") == ImportResult(1, 0, 0)
+    assert ledger.import_objections(o, "objections/b.jsonl") == ImportResult(0, 1, 0)
+    back = ledger.objections()
+    assert back.select("full_name", "phone", "handles").row(0) == ("Zoë Müller", "+49 30 1234567", "@zoe_m, @zm")
+    other = o.with_columns(pl.lit("Someone Else").alias("full_name"))
+    assert ledger.import_objections(other, "objections/c.jsonl") == ImportResult(0, 0, 1)
+    assert ledger.objections()["full_name"].to_list() == ["Zoë Müller"]
+
+
+def test_a_ledger_from_before_rule_8_is_migrated_in_place(tmp_path: Path) -> None:
+    """An existing SQLite ledger without the new columns gets them by ALTER TABLE: its rows
+    and its append-only triggers stay."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:
+        con.executescript(
+            "CREATE TABLE objections (submission_id VARCHAR PRIMARY KEY, user_id VARCHAR, email VARCHAR,"
+            " action VARCHAR(16) NOT NULL, submitted_at VARCHAR(32) NOT NULL, source TEXT NOT NULL,"
+            " seq BIGINT NOT NULL UNIQUE, recorded_at VARCHAR(32) NOT NULL);"
+            "INSERT INTO objections VALUES ('s0', 'u1', NULL, 'object', '2025-04-01T12:00:00.000000Z',"
+            " 'objections/old.jsonl', 1, '2025-04-01T12:00:00.000000Z');"
+            "CREATE TRIGGER objections_no_update BEFORE UPDATE ON objections"
+            " BEGIN SELECT RAISE(ABORT, 'consent ledger is append-only'); END;")
+    with ConsentLedger(f"sqlite:///{path}") as led:
+        old = led.objections()
+        assert old["submission_id"].to_list() == ["s0"] and old["full_name"].to_list() == [None]
+        new = objections(("s1", None, "object", T)).with_columns(pl.lit("Ann Lee").alias("full_name"))
+        assert led.import_objections(new, "objections/new.jsonl") == ImportResult(1, 0, 0)
+        assert led.objections()["full_name"].to_list() == [None, "Ann Lee"]
+        assert led.high_water_mark() == 2
+    with sqlite3.connect(path) as con:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute("UPDATE objections SET full_name = 'x'")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute("DELETE FROM objections")
 
 
 def test_reimport_is_idempotent(ledger: ConsentLedger) -> None:
