@@ -29,6 +29,8 @@ from automation.incremental import (
     consent_outcomes,
     contiguous_ranges,
     days_of_authors,
+    new_non_user_objections,
+    previous_high_water_mark,
 )
 from automation.instance import ensure_instance_home
 from automation.run_health import fail_dead_runs
@@ -131,12 +133,17 @@ def incremental_build(defs: dg.Definitions, instance: dg.DagsterInstance, landin
     content = changed_content_days(instance, landing, valid)
     assets = Path(str(data_root)) / "assets"
     before = consent_outcomes(assets / "consent_state.parquet")
+    seen_seq = previous_high_water_mark(assets / "consent_state.parquet")
     results = [_execute(defs, instance, CONSENT_ASSETS | dg.AssetSelection.assets("landing_inventory"), run_config)]
     if not results[-1].success:
         return results
     after = consent_outcomes(assets / "consent_state.parquet")
     authors = changed_authors(before, after)
     consent = days_of_authors(data_root / "assets" / "author_index", authors)
+    if new_non_user_objections(defs.resources["ledger"].open(), seen_seq):  # type: ignore[union-attr]
+        # Rule 8 matches text, and no index says which days name whom: every day is rebuilt.
+        print("incremental: new non-user objections in the ledger: every day is judged again", flush=True)
+        consent = valid
     days = sorted(set(content) | set(consent))
     print(f"incremental: {len(content)} days with new landing files, {len(authors)} authors whose consent "
           f"outcome changed ({len(consent)} days hold their words): building {len(days)} days", flush=True)

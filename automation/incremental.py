@@ -25,6 +25,7 @@ from upath import UPath
 
 from automation.landing import author_days, group_new_files, list_landed_files
 from automation.sensors import files_already_built
+from curation.ledger import ConsentLedger
 
 
 def changed_content_days(instance: dg.DagsterInstance, landing: UPath, valid: Iterable[str]) -> list[str]:
@@ -70,3 +71,17 @@ def contiguous_ranges(days: Iterable[str]) -> list[tuple[str, str]]:
         else:
             ranges.append((day.isoformat(), day.isoformat()))
     return ranges
+
+
+def previous_high_water_mark(path: Path) -> int:
+    """The ledger high-water mark the current consent_state saw (-1: none yet)."""
+    if not path.exists():
+        return -1
+    column = pl.read_parquet(path, columns=["ledger_high_water_mark"])["ledger_high_water_mark"]
+    return int(column.max()) if column.len() else -1  # type: ignore[arg-type]
+
+
+def new_non_user_objections(ledger: ConsentLedger, after_seq: int) -> bool:
+    """Whether the ledger holds non-user objections (rule 8) recorded after `after_seq`."""
+    fresh = ledger.objections_since(after_seq)
+    return bool(fresh.filter(pl.col("user_id").is_null()).height)

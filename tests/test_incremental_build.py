@@ -47,6 +47,9 @@ def test_make_run_builds_only_what_changed(tmp_path: Path) -> None:
         author = "alice" if day in ("2025-04-01", "2025-04-05") else "bob"
         write_jsonl(content_file(landing, "facebook", day, "a.jsonl"),
                     [post(f"p-{day}", author, f"{day}T09:00:00+00:00")])
+    write_jsonl(content_file(landing, "facebook", "2025-04-03", "b.jsonl"),
+                [post("names-erika", "bob", "2025-04-03T10:00:00+00:00",
+                      text="ran into Erika Mustermann at the market today, she says hello to everyone")])
     env = {"DAGSTER_HOME": str(home), "CONSENTRY_DATA": str(data), "CONSENTRY_LANDING": str(landing),
            "CONSENTRY_AS_OF": "2025-07-01T00:00:00+00:00", "CONSENTRY_AUTHOR_KEY": "test-secret-key"}
 
@@ -64,8 +67,16 @@ def test_make_run_builds_only_what_changed(tmp_path: Path) -> None:
     purge = make_run(env)
     assert built_days(purge) == 3  # alice's days: 04-01, 04-02 (her late post), 04-05; not bob's 04-03
     corpus = pl.read_parquet(sorted((data / "assets" / "filtered_corpus").glob("*.parquet")))
-    assert sorted(corpus["content_id"].to_list()) == ["p-2025-04-02", "p-2025-04-03"]
+    assert sorted(corpus["content_id"].to_list()) == ["names-erika", "p-2025-04-02", "p-2025-04-03"]
     release = newest_release(data)
     rows = pl.read_parquet(sorted((release / "corpus").glob("*.parquet")))
-    assert sorted(rows["content_id"].to_list()) == ["p-2025-04-02", "p-2025-04-03"]
+    assert sorted(rows["content_id"].to_list()) == ["names-erika", "p-2025-04-02", "p-2025-04-03"]
     assert "(manifest verifies)" in purge
+
+    # A person who is not a user objects by name (rule 8): every day is judged again.
+    write_jsonl(landing / "objections" / "2025-06-02.jsonl",
+                [{**objection("o2", None, "2025-06-02T12:00:00+00:00"), "full_name": "Erika Mustermann"}])
+    mention = make_run(env)
+    assert "new non-user objections" in mention and built_days(mention) == 4
+    corpus = pl.read_parquet(sorted((data / "assets" / "filtered_corpus").glob("*.parquet")))
+    assert "names-erika" not in corpus["content_id"].to_list()
