@@ -141,6 +141,21 @@ def _runs(instance: dg.DagsterInstance, statuses: list[dg.DagsterRunStatus], **f
     return list(instance.get_runs(filters=dg.RunsFilter(statuses=statuses, **filters), limit=2000))
 
 
+def _days_in_flight(in_flight: list[dg.DagsterRun]) -> set[str]:
+    """Days a queued or running corpus build already covers (consent-only runs cover none)."""
+    busy: set[str] = set()
+    for run in in_flight:
+        if run.job_name != consent_refresh_job.name:
+            busy |= run_partitions(run) or set()
+    return busy
+
+
+def _failed_attempts(instance: dg.DagsterInstance, trigger: str) -> Counter[str | None]:
+    """Failed or canceled runs per `consentry/purge_key`: the attempt number of the next request."""
+    return Counter(run.tags.get("consentry/purge_key") for run in
+                   _runs(instance, FAILED, tags={"consentry/trigger": trigger}))
+
+
 def purge_plan(instance: dg.DagsterInstance, ledger: LedgerResource, store: DataStore,
                author_key: AuthorKeySecret, settled: int) -> PurgePlan:
     """What the ledger asks for after `settled` that the latest builds do not apply yet."""
@@ -180,12 +195,8 @@ def objection_sensor(context: dg.SensorEvaluationContext, ledger: LedgerResource
 
     in_flight = _runs(instance, IN_FLIGHT)
     consent_busy = any(run.job_name in CONSENT_JOBS for run in in_flight)
-    busy_days: set[str] = set()
-    for run in in_flight:
-        if run.job_name != consent_refresh_job.name:
-            busy_days |= run_partitions(run) or set()
-    attempts = Counter(run.tags.get("consentry/purge_key") for run in
-                       _runs(instance, FAILED, tags={"consentry/trigger": "objection"}))
+    busy_days = _days_in_flight(in_flight)
+    attempts = _failed_attempts(instance, "objection")
 
     pending = plan.by_submission(now)
     submissions = ",".join(pending["submission_id"].to_list())[:MAX_TAG_LENGTH]
@@ -263,12 +274,8 @@ def stale_days_sensor(context: dg.SensorEvaluationContext, store: DataStore):
     stale = [d.isoformat() for d in stale_days(str(store.path("dedup_index")))]
     if not stale:
         return dg.SkipReason("no stale days")
-    busy: set[str] = set()
-    for run in _runs(context.instance, IN_FLIGHT):
-        if run.job_name != consent_refresh_job.name:
-            busy |= run_partitions(run) or set()
-    attempts = Counter(run.tags.get("consentry/purge_key") for run in
-                       _runs(context.instance, FAILED, tags={"consentry/trigger": "stale"}))
+    busy = _days_in_flight(_runs(context.instance, IN_FLIGHT))
+    attempts = _failed_attempts(context.instance, "stale")
     built = latest_materialization_records(context.instance, dg.AssetKey("filtered_corpus"), stale)
     requests = []
     for day in stale:

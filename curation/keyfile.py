@@ -85,13 +85,13 @@ def load_or_create_key(path: Path) -> str:
         except OSError as exc:
             raise AuthorKeyError(f"cannot create the author key file {path} ({exc}); set {KEY_ENV} "
                                  f"or point {KEY_FILE_ENV} at a local file system") from exc
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         temp.unlink(missing_ok=True)
     return read_key(path)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the new name durable (a crash must not lose a key that has already been used)."""
     fd = os.open(folder, os.O_RDONLY)
     try:

@@ -23,13 +23,7 @@ from pathlib import Path
 
 import orjson
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from curation.keyfile import fsync_dir
 
 
 def write_once(path: Path, data: bytes) -> bool:
@@ -46,7 +40,7 @@ def write_once(path: Path, data: bytes) -> bool:
             os.link(temp, path)
         except FileExistsError:
             return False
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return True
     finally:
         temp.unlink(missing_ok=True)
