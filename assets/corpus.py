@@ -18,7 +18,15 @@ from curation.dedup_index import cluster_assignments
 from curation.dedup_index import update as update_index
 from curation.eligibility import MENTIONS_OBJECTOR, evaluate_content
 from curation.fingerprints import day_fingerprints
-from curation.mentions import MENTION_KEYS, mention_digests, objector_identifiers, removed_by_submission
+from curation.mentions import (
+    MENTION_KEYS,
+    MENTION_SUBJECT_PREFIX,
+    MENTIONED_BY,
+    mention_digests,
+    mention_subject,
+    objector_identifiers,
+    removed_by_submission,
+)
 from curation.stale_days import update_stale
 from resources import AuthorKeySecret, DataStore, LedgerResource, PolicyResource
 
@@ -96,9 +104,10 @@ def state_as_of(state: pl.DataFrame) -> tuple[datetime, str]:
         ),
         "author_index": dg.AssetOut(
             description=(
-                "Which days hold content of which author (`author_key` → day), eligible or not. "
-                "The objection sensor reads it to rebuild only the corpus partitions that hold "
-                "an objector's content."),
+                "Which days hold content of which author (`author_key` → day), eligible or not, "
+                "and which days hold items a non-user objection excluded (`mention:<submission "
+                "id>` → day). The objection sensor reads it to rebuild only the corpus partitions "
+                "that hold an objector's content, or that a withdrawal lets items back into."),
             group_name="corpus", kinds={"polars", "parquet"}, owners=["team:privacy"],
             metadata={"dagster/column_schema": column_schema(INDEX_SCHEMA, {
                 "author_key": "Keyed hash of an author.",
@@ -190,8 +199,15 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
         .select(list(REPORT_SCHEMA))
     )
     own_days = evaluated.filter(pl.col("day").is_in(days) & pl.col("author_key").is_not_null())
-    index = (pl.concat([own_days.select("author_key", "day"), curated.author_days])
+    # rule 8: `mention:<submission id>` → the days holding items that objection excluded, so a
+    # withdrawal finds the days to judge again (an objection finds them by matching the corpus)
+    mention_days = (evaluated.filter(pl.col("day").is_in(days) & (pl.col("exclusion_reason") == MENTIONS_OBJECTOR))
+                    .select(pl.col(MENTIONED_BY).alias("submission_id"), "day").explode("submission_id")
+                    .drop_nulls("submission_id")
+                    .select(mention_subject(pl.col("submission_id")).alias("author_key"), "day"))
+    index = (pl.concat([own_days.select("author_key", "day"), curated.author_days, mention_days])
              .group_by("author_key", "day").agg(pl.len().alias("rows")).sort("day", "author_key"))
+    authors = index.filter(~pl.col("author_key").str.starts_with(MENTION_SUBJECT_PREFIX))["author_key"]
     excluded = outcomes.height - corpus.height
     by_reason = report.group_by("reason").agg(pl.col("rows").sum()).sort("rows", descending=True)
     by_reason_platform = report.pivot("platform", index="reason", values="rows", aggregate_function="sum").fill_null(0)
@@ -234,7 +250,8 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     yield dg.Output(
         index_parts[keys[0]] if single else index_parts,
         output_name="author_index",
-        metadata={"dagster/row_count": index.height, "authors": index["author_key"].n_unique(), **common},
+        metadata={"dagster/row_count": index.height, "authors": int(authors.n_unique()),
+                  "non_user_objections_indexed": int(mention_days["author_key"].n_unique()), **common},
     )
     yield dg.Output(
         report_parts[keys[0]] if single else report_parts,

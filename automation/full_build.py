@@ -29,7 +29,7 @@ from automation.incremental import (
     consent_outcomes,
     contiguous_ranges,
     days_of_authors,
-    new_non_user_objections,
+    non_user_days,
     previous_high_water_mark,
 )
 from automation.instance import ensure_instance_home
@@ -140,10 +140,11 @@ def incremental_build(defs: dg.Definitions, instance: dg.DagsterInstance, landin
     after = consent_outcomes(assets / "consent_state.parquet")
     authors = changed_authors(before, after)
     consent = days_of_authors(data_root / "assets" / "author_index", authors)
-    if new_non_user_objections(defs.resources["ledger"].open(), seen_seq):  # type: ignore[union-attr]
-        # Rule 8 matches text, and no index says which days name whom: every day is rebuilt.
-        print("incremental: new non-user objections in the ledger: every day is judged again", flush=True)
-        consent = valid
+    events, named = non_user_days(defs.resources["ledger"].open(), seen_seq, data_root,  # type: ignore[union-attr]
+                                  defs.resources["author_key"].key())  # type: ignore[union-attr]
+    if events:
+        print(f"incremental: {events} new non-user objections or withdrawals touch {len(named)} days", flush=True)
+        consent = sorted(set(consent) | set(named))
     days = sorted(set(content) | set(consent))
     print(f"incremental: {len(content)} days with new landing files, {len(authors)} authors whose consent "
           f"outcome changed ({len(consent)} days hold their words): building {len(days)} days", flush=True)

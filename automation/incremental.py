@@ -8,6 +8,8 @@ After the first build, a run brings everything up to date and no more:
   withdrawal, a deletion in the users snapshot, a notification window that closed as T
   moved): the consent state before and after the refresh are compared, and `author_index`
   says which days hold their words (their posts and others' copies of them);
+* the days a new non-user objection (rule 8) touches: the corpus days whose rows name the
+  person, and for a withdrawal the days holding the items it lets back;
 * the days another day's build made stale (`dedup_index/stale_days.json`).
 
 Plain functions over the instance and the files; `automation/full_build.py` runs them.
@@ -23,7 +25,15 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
-from automation.landing import author_days, group_new_files, list_landed_files
+from automation.landing import (
+    author_days,
+    built_days,
+    corpus_texts,
+    group_new_files,
+    list_landed_files,
+    mention_index,
+)
+from automation.purges import non_user_scope
 from automation.sensors import files_already_built
 from curation.ledger import ConsentLedger
 
@@ -81,7 +91,14 @@ def previous_high_water_mark(path: Path) -> int:
     return int(column.max()) if column.len() else -1  # type: ignore[arg-type]
 
 
-def new_non_user_objections(ledger: ConsentLedger, after_seq: int) -> bool:
-    """Whether the ledger holds non-user objections (rule 8) recorded after `after_seq`."""
-    fresh = ledger.objections_since(after_seq)
-    return bool(fresh.filter(pl.col("user_id").is_null()).height)
+def non_user_days(ledger: ConsentLedger, after_seq: int, data_root: UPath, secret: bytes) -> tuple[int, list[str]]:
+    """Non-user (rule 8) events recorded after `after_seq`, and the days they touch: corpus
+    days whose rows name an objector, and days holding items a withdrawal lets back."""
+    fresh = ledger.objections_since(after_seq).filter(pl.col("user_id").is_null())
+    if fresh.is_empty():
+        return 0, []
+    assets = data_root / "assets"
+    corpus_root = assets / "filtered_corpus"
+    scope = non_user_scope(fresh, ledger.objections(), corpus_texts(corpus_root, built_days(corpus_root)),
+                           mention_index(assets / "author_index"), secret)
+    return fresh.height, sorted({d.isoformat() for d in scope["day"].to_list()})

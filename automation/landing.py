@@ -15,6 +15,7 @@ import polars as pl
 from upath import UPath
 
 from curation.ingest import is_day_name, is_record_file
+from curation.mentions import MENTION_SUBJECT_PREFIX
 
 LEDGER_FOLDERS = ("users", "notifications", "objections")
 
@@ -126,3 +127,34 @@ def author_days(index_root: UPath, author_keys: list[str]) -> pl.DataFrame:
         return empty
     return (pl.scan_parquet(files).filter(pl.col("author_key").is_in(author_keys))
             .select("author_key", "day").unique().sort("day", "author_key").collect())
+
+
+def _parquet_files(root: UPath) -> dict[str, str]:
+    """Partition key → file of a partitioned asset folder (`<day>.parquet`)."""
+    if not root.exists():
+        return {}
+    return {p.name.removesuffix(".parquet"): str(p) for p in root.iterdir()
+            if p.name.endswith(".parquet") and not p.name.startswith(".")}
+
+
+def built_days(corpus_root: UPath) -> list[str]:
+    """The days a corpus folder holds a partition file for."""
+    return sorted(_parquet_files(corpus_root))
+
+
+def corpus_texts(corpus_root: UPath, days: list[str]) -> pl.DataFrame:
+    """`day`, `text`, `mention_keys` of the corpus partitions of `days` (what rule 8 matches)."""
+    files = _parquet_files(corpus_root)
+    chosen = [files[d] for d in sorted(days) if d in files]
+    if not chosen:
+        return pl.DataFrame(schema={"day": pl.Date, "text": pl.String, "mention_keys": pl.List(pl.String)})
+    return pl.scan_parquet(chosen).select("day", "text", "mention_keys").collect()
+
+
+def mention_index(index_root: UPath) -> pl.DataFrame:
+    """The `author_index` rows keyed ``mention:<submission id>`` (days of items rule 8 excluded)."""
+    files = list(_parquet_files(index_root).values())
+    if not files:
+        return pl.DataFrame(schema={"author_key": pl.String, "day": pl.Date})
+    return (pl.scan_parquet(files).filter(pl.col("author_key").str.starts_with(MENTION_SUBJECT_PREFIX))
+            .select("author_key", "day").unique().collect())

@@ -19,9 +19,11 @@ ledger and turns the plan into run requests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
+
+from curation.mentions import days_naming, mention_subject, objector_identifiers, withdrawn_objections
 
 PENDING_SCHEMA: dict[str, pl.DataType] = {
     "submission_id": pl.String(), "seq": pl.Int64(), "recorded_at": pl.Datetime("us", "UTC"),
@@ -94,3 +96,27 @@ def plan_purges(objections: pl.DataFrame, index: pl.DataFrame, day_hwm: dict[str
     top = int(events["seq"].max())  # type: ignore[arg-type]
     settled = top if pending.is_empty() else int(pending["seq"].min()) - 1  # type: ignore[arg-type]
     return PurgePlan(pending, consent_hwm, max(settled, settled_seq))
+
+
+def non_user_scope(fresh: pl.DataFrame, objections: pl.DataFrame, corpus: pl.DataFrame,
+                   mention_index: pl.DataFrame, secret: bytes) -> pl.DataFrame:
+    """(`author_key` = ``mention:<submission id>``, `day`): what rule 8 events touch.
+
+    `fresh`: the non-user ledger events to plan for. An objection touches the corpus days
+    whose rows name one of its identifiers (`corpus`: `day`, `text`, `mention_keys` of the
+    days that could still hold them); a withdrawal, the days holding items the objections it
+    withdraws excluded (`mention_index`: the `author_index` rows keyed ``mention:…``), read
+    against every earlier non-user objection in `objections`. The key is the event's own
+    submission id, so `plan_purges` treats it as it treats an author."""
+    schema = {"author_key": pl.String, "day": pl.Date}
+    if fresh.is_empty():
+        return pl.DataFrame(schema=schema)
+    objecting = fresh.filter(pl.col("action") == "object")
+    identifiers = objector_identifiers(objecting, datetime.max.replace(tzinfo=UTC), secret)
+    named = days_naming(corpus, identifiers)
+    withdrawn = withdrawn_objections(objections, fresh.filter(pl.col("action") != "object"))
+    let_back = (withdrawn.with_columns(mention_subject(pl.col("withdrawn")).alias("author_key"))
+                .join(mention_index.select("author_key", pl.col("day").cast(pl.Date)), on="author_key")
+                .select("submission_id", "day"))
+    return (pl.concat([named, let_back]).select(mention_subject(pl.col("submission_id")).alias("author_key"), "day")
+            .unique().sort("day", "author_key"))

@@ -26,13 +26,18 @@ from automation.landing import (
     LandedFile,
     author_days,
     batch_key,
+    built_days,
+    corpus_texts,
     group_new_files,
     list_landed_files,
+    mention_index,
 )
-from automation.purges import PurgePlan, plan_purges
+from automation.purges import PurgePlan, non_user_scope, plan_purges
 from automation.run_health import fail_dead_runs
 from checks.gate import latest_materialization_records, run_partitions
 from curation.eligibility import author_keys
+from curation.ledger import ConsentLedger
+from curation.mentions import mention_subject
 from curation.stale_days import stale_days
 from resources import AuthorKeySecret, DataStore, LandingZone, LedgerResource, PurgeSettings
 from resources.alerts import AlertSink
@@ -159,19 +164,48 @@ def _failed_attempts(instance: dg.DagsterInstance, trigger: str) -> Counter[str 
 def purge_plan(instance: dg.DagsterInstance, ledger: LedgerResource, store: DataStore,
                author_key: AuthorKeySecret, settled: int) -> PurgePlan:
     """What the ledger asks for after `settled` that the latest builds do not apply yet."""
-    fresh = ledger.open().objections_since(settled)
-    fresh = fresh.filter(pl.col("user_id").is_not_null())
+    ledger_db = ledger.open()
+    fresh = ledger_db.objections_since(settled)
     if fresh.is_empty():
         return plan_purges(fresh.select("submission_id", pl.lit(None, pl.String).alias("author_key"), "seq",
                                         "recorded_at"), pl.DataFrame(), {}, -1, settled)
     latest_state = instance.fetch_materializations(dg.AssetKey("consent_state"), limit=1).records
     consent_hwm = _latest_hwm(latest_state[0] if latest_state else None)
-    events = fresh.with_columns(author_keys(fresh["user_id"], author_key.key()).alias("author_key"))
-    index = author_days(store.path("assets", "author_index"), events["author_key"].unique().to_list())
+    secret = author_key.key()
+    users = fresh.filter(pl.col("user_id").is_not_null())
+    events = users.with_columns(author_keys(users["user_id"], secret).alias("author_key"))
+    index_root = store.path("assets", "author_index")
+    index = author_days(index_root, events["author_key"].unique().to_list())
+    others = fresh.filter(pl.col("user_id").is_null())
+    if others.height:
+        events, index = _with_non_users(instance, ledger_db, store, secret, others, events, index)
     days = index["day"].cast(pl.String).unique().to_list()
     built = latest_materialization_records(instance, dg.AssetKey("filtered_corpus"), days)
     day_hwm = {day: _latest_hwm(built.get(day)) for day in days}
-    return plan_purges(events, index, day_hwm, consent_hwm, settled)
+    return plan_purges(events.select("submission_id", "author_key", "seq", "recorded_at"), index, day_hwm,
+                       consent_hwm, settled)
+
+
+def _with_non_users(instance: dg.DagsterInstance, ledger_db: ConsentLedger, store: DataStore, secret: bytes,
+                    others: pl.DataFrame, events: pl.DataFrame,
+                    index: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rule 8 events as `plan_purges` input: key ``mention:<submission id>``, and the days
+    whose latest build is older than the events and whose corpus names them (objections) or
+    holds items they let back (withdrawals)."""
+    corpus_root = store.path("assets", "filtered_corpus")
+    all_days = built_days(corpus_root)
+    records = latest_materialization_records(instance, dg.AssetKey("filtered_corpus"), all_days)
+    newest = int(others["seq"].max())  # type: ignore[arg-type]
+    behind = [d for d in all_days if _latest_hwm(records.get(d)) < newest]
+    withdrawals = others.filter(pl.col("action") != "object").height > 0
+    scope = non_user_scope(
+        others, ledger_db.objections() if withdrawals else others.clear(), corpus_texts(corpus_root, behind),
+        mention_index(store.path("assets", "author_index")) if withdrawals else pl.DataFrame(
+            schema={"author_key": pl.String, "day": pl.Date}), secret)
+    keyed = others.with_columns(mention_subject(pl.col("submission_id")).alias("author_key"))
+    return (pl.concat([events.select("submission_id", "author_key", "seq", "recorded_at"),
+                       keyed.select("submission_id", "author_key", "seq", "recorded_at")]),
+            pl.concat([index.select("author_key", pl.col("day").cast(pl.Date)), scope]))
 
 
 @dg.sensor(

@@ -185,17 +185,13 @@ def _empty_identifiers() -> pl.DataFrame:
     return pl.DataFrame(schema=IDENTIFIER_SCHEMA)
 
 
-def objector_identifiers(objections: pl.DataFrame, cutoff: datetime, secret: bytes | None = None) -> pl.DataFrame:
-    """Effective non-user identifiers at ``cutoff``: ``submission_id``, ``kind``, ``key``,
-    ``digest`` (null for names, or without a secret). See the module doc for the rules."""
-    if objections.is_empty() or "user_id" not in objections.columns:
-        return _empty_identifiers()
-    frame = objections.filter(pl.col("user_id").is_null() & (pl.col("submitted_at") <= cutoff))
+def identifier_keys(objections: pl.DataFrame) -> pl.DataFrame:
+    """Every (kind, key) each non-user submission names, whatever its action and whether a
+    later one overrides it: ``submission_id``, ``action``, ``submitted_at``, ``kind``, ``key``."""
+    frame = objections.filter(pl.col("user_id").is_null()) if "user_id" in objections.columns else objections
     for col in ("email", *OPTIONAL_FIELDS):
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(col))
-    if frame.is_empty():
-        return _empty_identifiers()
     base = ["submission_id", "action", "submitted_at"]
     name = normalise_name(pl.col("full_name"))
     names = frame.select(*base, pl.lit(NAME).alias("kind"),
@@ -207,8 +203,19 @@ def objector_identifiers(objections: pl.DataFrame, cutoff: datetime, secret: byt
     phones = frame.select(*base, pl.lit(PHONE).alias("kind"), phone_key(pl.col("phone")).alias("key"))
     handles = (frame.select(*base, pl.col("handles").str.extract_all(r"[^\s,;]+").alias("h"))
                .explode("h").select(*base, pl.lit(HANDLE).alias("kind"), handle_key(pl.col("h")).alias("key")))
-    exploded = pl.concat([names, emails, idna, phones, handles]).filter(
+    return pl.concat([names, emails, idna, phones, handles]).filter(
         pl.col("key").is_not_null() & (pl.col("key").str.strip_chars(" ") != ""))
+
+
+def objector_identifiers(objections: pl.DataFrame, cutoff: datetime, secret: bytes | None = None) -> pl.DataFrame:
+    """Effective non-user identifiers at ``cutoff``: ``submission_id``, ``kind``, ``key``,
+    ``digest`` (null for names, or without a secret). See the module doc for the rules."""
+    if objections.is_empty() or "user_id" not in objections.columns:
+        return _empty_identifiers()
+    frame = objections.filter(pl.col("user_id").is_null() & (pl.col("submitted_at") <= cutoff))
+    if frame.is_empty():
+        return _empty_identifiers()
+    exploded = identifier_keys(frame)
     latest = (
         exploded.sort("submitted_at", pl.col("action") == "object", "submission_id")
         .group_by("kind", "key").agg(pl.col("action").last(), pl.col("submission_id").last())
@@ -316,3 +323,41 @@ def removed_by_submission(evaluated: pl.DataFrame, reason: str) -> pl.DataFrame:
     return (evaluated.filter(pl.col("exclusion_reason") == reason).select(pl.col(MENTIONED_BY).alias("submission_id"))
             .explode("submission_id").drop_nulls().group_by("submission_id").agg(pl.len().alias("items"))
             .sort("items", "submission_id", descending=[True, False]))
+
+
+# --- purge scope: which days a non-user objection or withdrawal touches ----------------
+
+MENTION_SUBJECT_PREFIX = "mention:"
+"""`author_index` rows keyed ``mention:<submission id>`` list the days holding items that
+objection excluded (rule 8), so that a withdrawal finds the days to judge again."""
+
+
+def mention_subject(submission_id: pl.Expr) -> pl.Expr:
+    """The `author_index` key of the items one non-user objection excluded."""
+    return pl.lit(MENTION_SUBJECT_PREFIX) + submission_id
+
+
+def days_naming(corpus: pl.DataFrame, identifiers: pl.DataFrame) -> pl.DataFrame:
+    """``submission_id``, ``day``: the corpus days whose rows name an identifier (names in the
+    text, the other kinds on ``mention_keys``, as a check or a release cut matches them)."""
+    empty = pl.DataFrame(schema={"submission_id": pl.String, "day": pl.Date})
+    if corpus.is_empty() or identifiers.is_empty():
+        return empty
+    named = corpus.select("day", match_mentions(corpus, identifiers))
+    return (named.explode(MENTIONED_BY).drop_nulls(MENTIONED_BY)
+            .select(pl.col(MENTIONED_BY).alias("submission_id"), pl.col("day").cast(pl.Date))
+            .unique().sort("submission_id", "day"))
+
+
+def withdrawn_objections(objections: pl.DataFrame, withdrawals: pl.DataFrame) -> pl.DataFrame:
+    """``submission_id`` (a withdrawal), ``withdrawn`` (an earlier non-user objection naming one
+    of the same identifier keys): the objections whose excluded items a withdrawal may let back."""
+    empty = pl.DataFrame(schema={"submission_id": pl.String, "withdrawn": pl.String})
+    if objections.is_empty() or withdrawals.is_empty():
+        return empty
+    objected = identifier_keys(objections).filter(pl.col("action") == "object")
+    withdrawn = identifier_keys(withdrawals).filter(pl.col("action") != "object")
+    pairs = withdrawn.join(objected, on=["kind", "key"], suffix="_objection")
+    return (pairs.filter(pl.col("submitted_at_objection") <= pl.col("submitted_at"))
+            .select("submission_id", pl.col("submission_id_objection").alias("withdrawn"))
+            .unique().sort("submission_id", "withdrawn"))

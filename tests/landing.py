@@ -86,16 +86,16 @@ def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance, start: s
                                   asset_selection=asset_selection, run_config=run_config)
 
 
-def record_objection(defs: dg.Definitions, user_id: str, when: datetime = datetime(2025, 8, 1, tzinfo=UTC),
-                     submission_id: str | None = None) -> None:
-    """Write an objection straight into the ledger the definitions use (a late objection)."""
+def record_objection(defs: dg.Definitions, user_id: str | None, when: datetime = datetime(2025, 8, 1, tzinfo=UTC),
+                     submission_id: str | None = None, action: str = "object", **identifiers: str) -> None:
+    """Write an objection straight into the ledger the definitions use (a late objection);
+    `user_id` None and `identifiers` (`full_name`, `email`, `phone`, `handles`): a non-user's."""
     from curation.ledger import ConsentLedger
 
-    frame = pl.DataFrame(
-        {"submission_id": [submission_id or f"late-{user_id}"], "user_id": [user_id], "email": [None],
-         "action": ["object"], "submitted_at": [when]},
-        schema={"submission_id": pl.String, "user_id": pl.String, "email": pl.String, "action": pl.String,
-                "submitted_at": pl.Datetime("us", "UTC")})
+    row = {"submission_id": submission_id or f"late-{user_id}", "user_id": user_id, "email": None,
+           "action": action, "submitted_at": when, **identifiers}
+    schema = {name: pl.String for name in row} | {"submitted_at": pl.Datetime("us", "UTC")}
+    frame = pl.DataFrame({k: [v] for k, v in row.items()}, schema=schema)
     ConsentLedger(defs.resources["ledger"].url).import_objections(frame, source="test")  # type: ignore[union-attr]
 
 

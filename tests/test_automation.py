@@ -174,6 +174,73 @@ def test_objection_without_content_refreshes_consent_only(three_day_corpus) -> N
     assert not after.run_requests and pending_of(after)["pending_objections"] == 0
 
 
+@pytest.fixture
+def naming_corpus(tmp_path: Path):
+    """Bob names a non-user on 04-02, carol gives a non-user's phone number on 04-03."""
+    landing = tmp_path / "landing"
+    write_jsonl(landing / "users" / "2025-01-01-snapshot.jsonl", [user("alice"), user("bob"), user("carol")])
+    write_jsonl(landing / "notifications" / "2025-04-14.jsonl",
+                [notification(f"n-{u}", u) for u in ("alice", "bob", "carol")])
+    texts = {"2025-04-01": ("alice", "a quiet sunday by the lake"),
+             "2025-04-02": ("bob", "lunch with Erika Mustermann at the market today"),
+             "2025-04-03": ("carol", "the plumber is on +49 30 1234567 if you need him"),
+             "2025-04-04": ("alice", "rain again, the garden is happy")}
+    for day, (author, text) in texts.items():
+        write_jsonl(content_file(landing, "facebook", day),
+                    [post(f"p-{day}", author, f"{day}T10:00:00+00:00", text=text)])
+    defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize_all(defs, instance, "2025-04-01", "2025-04-04").success
+    return defs, instance, tmp_path
+
+
+def tick_until_quiet(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> tuple[list, str]:
+    """Run the objection sensor and what it requests until it requests nothing."""
+    requested: list = []
+    for _ in range(5):
+        result = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=cursor))
+        cursor = result.cursor
+        if not result.run_requests:
+            return requested, cursor
+        requested += [(r.job_name, r.partition_key) for r in result.run_requests]
+        run_requests(defs, instance, result.run_requests)
+    raise AssertionError(f"the sensor kept requesting: {requested}")
+
+
+def corpus_ids(tmp_path: Path) -> list[str]:
+    return sorted(pl.read_parquet(tmp_path / "data" / "assets" / "filtered_corpus" / "*.parquet")["content_id"])
+
+
+def test_a_non_user_objection_purges_exactly_the_days_that_name_them(naming_corpus) -> None:
+    defs, instance, tmp_path = naming_corpus
+    start = run_sensor(objection_sensor, sensor_context(defs, instance))
+    assert not start.run_requests
+    record_objection(defs, None, submission_id="sub-erika", full_name="erika  MUSTERMANN")
+    requested, cursor = tick_until_quiet(defs, instance, start.cursor)
+    assert requested == [("consent_refresh_job", None), ("objection_purge_job", "2025-04-02")]
+    assert corpus_ids(tmp_path) == ["p-2025-04-01", "p-2025-04-03", "p-2025-04-04"]
+    assert json.loads(cursor)["settled"] >= 1
+    # a phone number, matched on the corpus' digests (the text says <PHONE> now)
+    record_objection(defs, None, datetime(2025, 8, 2, tzinfo=UTC), submission_id="sub-phone", phone="030 1234567")
+    requested, cursor = tick_until_quiet(defs, instance, cursor)
+    assert requested == [("consent_refresh_job", None), ("objection_purge_job", "2025-04-03")]
+    assert corpus_ids(tmp_path) == ["p-2025-04-01", "p-2025-04-04"]
+    # a withdrawal names the same person: the day whose item rule 8 excluded is judged again
+    record_objection(defs, None, datetime(2025, 8, 3, tzinfo=UTC), submission_id="sub-erika-back",
+                     action="withdraw", full_name="Erika Mustermann")
+    requested, _ = tick_until_quiet(defs, instance, cursor)
+    assert requested == [("consent_refresh_job", None), ("objection_purge_job", "2025-04-02")]
+    assert corpus_ids(tmp_path) == ["p-2025-04-01", "p-2025-04-02", "p-2025-04-04"]
+
+
+def test_a_non_user_objection_naming_nobody_refreshes_consent_only(naming_corpus) -> None:
+    defs, instance, tmp_path = naming_corpus
+    record_objection(defs, None, submission_id="sub-nobody", full_name="Nobody Inparticular", email="x@example.org")
+    requested, _ = tick_until_quiet(defs, instance, None)
+    assert requested == [("consent_refresh_job", None)]
+    assert len(corpus_ids(tmp_path)) == 4
+
+
 def test_first_landing_tick_after_a_build_requests_only_what_is_new(three_day_corpus) -> None:
     # `make ui` right after `make run`: every landing file was read by that build.
     defs, instance, tmp_path = three_day_corpus

@@ -73,10 +73,10 @@ def test_make_run_builds_only_what_changed(tmp_path: Path) -> None:
     assert sorted(rows["content_id"].to_list()) == ["names-erika", "p-2025-04-02", "p-2025-04-03"]
     assert "(manifest verifies)" in purge
 
-    # A person who is not a user objects by name (rule 8): every day is judged again.
+    # A person who is not a user objects by name (rule 8): only the day whose corpus names them.
     write_jsonl(landing / "objections" / "2025-06-02.jsonl",
                 [{**objection("o2", None, "2025-06-02T12:00:00+00:00"), "full_name": "Erika Mustermann"}])
     mention = make_run(env)
-    assert "new non-user objections" in mention and built_days(mention) == 4
+    assert "1 new non-user objections or withdrawals touch 1 days" in mention and built_days(mention) == 1
     corpus = pl.read_parquet(sorted((data / "assets" / "filtered_corpus").glob("*.parquet")))
     assert "names-erika" not in corpus["content_id"].to_list()

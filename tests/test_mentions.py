@@ -208,3 +208,35 @@ def test_the_cut_applies_an_objection_that_arrived_after_the_build() -> None:
                         now=T + timedelta(hours=2))
     assert cut2.removed.is_empty() and cut2.kept["d"].height == 4
     assert author_key("u1", SECRET) in cut2.kept["d"]["author_key"].to_list()
+
+
+# --- purge scope ------------------------------------------------------------------------
+
+
+def corpus_of(*rows: tuple[str, str]) -> pl.DataFrame:
+    """Corpus rows (day, pre-redaction text) as a build writes them: redacted text, digests."""
+    texts = pl.Series([t for _, t in rows])
+    return pl.DataFrame({"day": [date.fromisoformat(d) for d, _ in rows],
+                         "text": texts.str.replace_all(r"\+?[0-9][0-9 ]{6,}[0-9]", "<PHONE>")}).with_columns(
+        m.mention_digests(texts, SECRET))
+
+
+def test_days_naming_finds_the_corpus_days_that_name_each_objector() -> None:
+    corpus = corpus_of(("2025-04-01", "Lunch with Anna Schmidt"), ("2025-04-02", "nothing to see"),
+                       ("2025-04-03", "call +49 30 1234567"), ("2025-04-04", "anna  SCHMIDT again"))
+    ids = objectors(objection("s-name", name="Anna Schmidt"), objection("s-phone", phone="030 1234567"),
+                    objection("s-none", name="Nobody Here"))
+    found = m.days_naming(corpus, ids)
+    assert found.rows() == [("s-name", date(2025, 4, 1)), ("s-name", date(2025, 4, 4)),
+                            ("s-phone", date(2025, 4, 3))]
+
+
+def test_a_withdrawal_reaches_the_earlier_objections_naming_the_same_person() -> None:
+    earlier = objection("s-1", name="Anna Schmidt", email="anna@example.org", at=T - timedelta(days=3))
+    other = objection("s-2", name="Otto Normal", at=T - timedelta(days=3))
+    after = objection("s-3", email="ANNA@example.org", at=T + timedelta(days=1))  # after the withdrawal
+    withdrawal = objection("w-1", email="anna@example.org", action="withdraw")
+    ledger = pl.DataFrame([earlier, other, after, withdrawal], schema=OBJ_SCHEMA)
+    pairs = m.withdrawn_objections(ledger, ledger.filter(pl.col("submission_id") == "w-1"))
+    assert pairs.rows() == [("w-1", "s-1")]
+    assert m.withdrawn_objections(ledger, ledger.filter(pl.col("submission_id") == "s-2")).is_empty()
