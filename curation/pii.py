@@ -291,11 +291,26 @@ def _card_grouping(groups: list[str]) -> bool:
     return len(groups[0]) == 4 and all(4 <= len(g) <= 6 for g in groups[1:-1])
 
 
+def _card_shaped_end(groups: list[str], start: int) -> int | None:
+    """The last group of the longest card-shaped window (13-19 digits, a card grouping) at `start`."""
+    total, end = 0, None
+    for j in range(start, len(groups)):
+        total += len(groups[j])
+        if total > 19:
+            break
+        if total >= 13 and _card_grouping(groups[start : j + 1]):
+            end = j
+    return end
+
+
 def _resolve_card(candidate: str) -> str | None:
     """Redact every card number inside a run of separated digit groups.
 
     A card is a window of whole groups with a card grouping that passes card_ok;
-    windows are tried leftmost first, longest at that start."""
+    windows are tried leftmost first, longest at that start. A card starts the run or
+    follows another card: 16 digits inside a longer number (a USPS tracking number,
+    ``9400 1118 9922 3397 4567 89``) are not one; digits after a card (a CVV) may follow, and
+    a card may follow a card-shaped number that fails the checks (a mistyped card)."""
     if candidate.startswith("+"):
         return None  # "+49 …" is a phone number's country code
     pieces = re.split(r"([ \-])", candidate)
@@ -313,16 +328,23 @@ def _resolve_card(candidate: str) -> str | None:
             if total >= 13 and _card_grouping(window) and card_ok("".join(window)):
                 hit = j
         if hit is None:
-            out.append(groups[i])
-            if i < len(seps):
-                out.append(seps[i])
-            i += 1
+            shaped = _card_shaped_end(groups, i)
+            if shaped is None:  # a number that is no card: what follows is part of it
+                break
+            for k in range(i, shaped + 1):  # a card-shaped number that failed (a typo): go on after it
+                out.append(groups[k])
+                if k < len(seps):
+                    out.append(seps[k])
+            i = shaped + 1
             continue
         out.append(PLACEHOLDERS["CARD"])
         if hit < len(seps):
             out.append(seps[hit])
         i, changed = hit + 1, True
-    return "".join(out) if changed else None
+    if not changed:
+        return None
+    rest = [piece for k in range(i, len(groups)) for piece in (groups[k], seps[k] if k < len(seps) else "")]
+    return "".join(out + rest)
 
 
 def ip_ok(candidate: str) -> bool:
@@ -401,6 +423,8 @@ _LOOK_ALIKE = (
     r"|97[89][\- ][0-9]{1,5}[\- ][0-9]{1,7}[\- ][0-9]{1,7}[\- ][0-9]"
     r"|[0-9]{1,5}-[0-9]{1,7}-[0-9]{1,6}-[0-9Xx]"  # ISBN-10 0-306-40615-2
     r"|[0-9]{4}(?:[ \-][0-9]{4}){3,}"  # card-like groups that failed the card rules
+    # 12-13 digits in one piece after a 0: a parcel or order number, unless a DE mobile (015…)
+    r"|0(?:[02-9][0-9]|1[0-489])[0-9]{9,10}"
     r")(?-u:\b))"
 )
 _PHONE_OR_IBAN_SHAPE = (
