@@ -42,6 +42,7 @@ def resources_from_environment() -> dict[str, object]:
         ledger_url=dg.EnvVar(LEDGER_URL_ENV) if os.environ.get(LEDGER_URL_ENV) else None,
         as_of=os.environ.get("CONSENTRY_AS_OF", ""),
         purge_alert_after_minutes=float(os.environ.get("CONSENTRY_PURGE_ALERT_MINUTES", "30")),
+        release_after_purge=os.environ.get("CONSENTRY_RELEASE_AFTER_PURGE", "1") not in ("0", "false", "no"),
         author_key=dg.EnvVar(KEY_ENV) if configured_key else None,
         author_key_file=None if configured_key else str(default_key_file(os.environ)),
     ), "alerts": alert_sink_from_environment(data_root)}

@@ -20,6 +20,7 @@ from automation.jobs import (
     daily_content_job,
     daily_full_job,
     purge_job,
+    purge_release_job,
 )
 from automation.landing import (
     FileCursor,
@@ -43,6 +44,9 @@ from resources import AuthorKeySecret, DataStore, LandingZone, LedgerResource, P
 from resources.alerts import AlertSink
 
 SENSOR_INTERVAL_SECONDS = 15
+# An objection takes three ticks to reach a release (refresh, purge, cut): each tick is cheap
+# (new ledger events, the latest build per affected day), so this sensor looks more often.
+OBJECTION_INTERVAL_SECONDS = 5
 PENDING_PURGES = dg.AssetKey("pending_purges")
 MAX_TAG_LENGTH = 4000
 
@@ -210,13 +214,14 @@ def _with_non_users(instance: dg.DagsterInstance, ledger_db: ConsentLedger, stor
 
 @dg.sensor(
     name="objection_sensor",
-    jobs=[purge_job, consent_refresh_job],
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    jobs=[purge_job, consent_refresh_job, purge_release_job],
+    minimum_interval_seconds=OBJECTION_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=("Objections in the ledger that no successful build applies yet (pending purges) → "
                  "one consent refresh, then a rebuild of only the corpus days holding the objectors' "
-                 "words, all at that refresh's T. Failed or killed runs are requested again; an "
-                 "objection pending longer than `purges.alert_after_minutes` raises one alert."),
+                 "words, all at that refresh's T; once nothing is pending or mid-build, a release without them. "
+                 "Failed or killed runs are requested again; an objection pending longer than "
+                 "`purges.alert_after_minutes` raises one alert."),
 )
 def objection_sensor(context: dg.SensorEvaluationContext, ledger: LedgerResource, store: DataStore,
                      author_key: AuthorKeySecret, alerts: AlertSink, purges: PurgeSettings):
@@ -250,6 +255,10 @@ def objection_sensor(context: dg.SensorEvaluationContext, ledger: LedgerResource
             tags={"consentry/trigger": "objection", "consentry/purge_key": key,
                   "consentry/submissions": submissions, "consentry/ledger_seq": str(plan.consent_hwm)}))
 
+    release = _release_request(instance, ledger, plan, in_flight or requests, attempts, purges, submissions)
+    if release is not None:
+        requests.append(release)
+
     overdue = pending.filter((pl.col("pending_minutes") >= purges.alert_after_minutes)
                              & ~pl.col("submission_id").is_in(cursor.alerted))
     for row in overdue.iter_rows(named=True):
@@ -274,6 +283,30 @@ def objection_sensor(context: dg.SensorEvaluationContext, ledger: LedgerResource
     return dg.SensorResult(run_requests=requests, cursor=cursor.dump(), asset_events=events,
                            skip_reason=None if requests else
                            f"{pending.height} pending objections, nothing to request")
+
+
+def _release_request(instance: dg.DagsterInstance, ledger: LedgerResource, plan: PurgePlan, busy: list,
+                     attempts: Counter[str | None], settings: PurgeSettings, submissions: str) -> dg.RunRequest | None:
+    """A release cut once every objection the latest release did not see is applied everywhere
+    and nothing is mid-build (the gate would refuse). Only after a first release (the schedule's
+    or `make run`'s); a cut that keeps failing stops after `release_attempts` (the alert sensor
+    reports each failed run)."""
+    if not settings.release_after_purge or plan.pending.height or busy:
+        return None
+    latest = instance.fetch_materializations(dg.AssetKey("corpus_release"), limit=1).records
+    if not latest:
+        return None
+    unreleased = ledger.open().objections_since(_latest_hwm(latest[0]))
+    if unreleased.is_empty() or int(unreleased["seq"].max()) > plan.settled_seq:  # type: ignore[arg-type]
+        return None
+    key = f"release@{plan.settled_seq}"
+    if attempts[key] >= settings.release_attempts:
+        return None
+    return dg.RunRequest(
+        run_key=f"objections:{key}:{attempts[key]}", job_name=purge_release_job.name,
+        tags={"consentry/trigger": "objection", "consentry/purge_key": key,
+              "consentry/submissions": submissions or ",".join(unreleased["submission_id"].to_list())[:MAX_TAG_LENGTH],
+              "consentry/ledger_seq": str(plan.settled_seq)})
 
 
 def observation_state(plan: PurgePlan) -> dict[str, object]:

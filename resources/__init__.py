@@ -90,9 +90,12 @@ class PolicyResource(dg.ConfigurableResource):
 
 
 class PurgeSettings(dg.ConfigurableResource):
-    """How long an objection may stay pending (no successful build applies it) before one alert."""
+    """How long an objection may stay pending (no successful build applies it) before one alert,
+    and whether the objection sensor cuts a release once every purge is applied."""
 
     alert_after_minutes: float = 30.0
+    release_after_purge: bool = True
+    release_attempts: int = 3
 
 
 class AuthorKeySecret(dg.ConfigurableResource):
@@ -132,7 +135,8 @@ def _inside(path: str, root: str) -> bool:
 
 def build_resources(*, landing_root: str, data_root: str, ledger_url: str | dg.EnvVar | None = None,
                     as_of: str = "", author_key: str | dg.EnvVar | None = None, author_key_file: str | None = None,
-                    min_k_authors: int = 5, purge_alert_after_minutes: float = 30.0) -> dict[str, object]:
+                    min_k_authors: int = 5, purge_alert_after_minutes: float = 30.0,
+                    release_after_purge: bool = True) -> dict[str, object]:
     """All resources for one environment; `definitions.py` and the tests call this.
 
     The author key is either `author_key` (a value or an EnvVar) or `author_key_file` (a
@@ -152,5 +156,6 @@ def build_resources(*, landing_root: str, data_root: str, ledger_url: str | dg.E
         "ledger": LedgerResource(url=ledger_url or f"sqlite:///{UPath(data_root) / 'ledger.sqlite'}"),
         "policy": PolicyResource(as_of=as_of, min_k_authors=min_k_authors),
         "author_key": secret,
-        "purges": PurgeSettings(alert_after_minutes=purge_alert_after_minutes),
+        "purges": PurgeSettings(alert_after_minutes=purge_alert_after_minutes,
+                                release_after_purge=release_after_purge),
     }

@@ -12,6 +12,7 @@ import pytest
 from automation.landing import FileCursor, LandedFile
 from automation.sensors import alert_sensor, daily_schedule, landing_zone_sensor, objection_sensor
 from definitions import build_definitions
+from resources import PurgeSettings
 from resources.alerts import AlertSink, JsonlAlertSink, WebhookAlertSink
 from tests.landing import (
     content_file,
@@ -125,6 +126,13 @@ def run_requests(defs: dg.Definitions, instance: dg.DagsterInstance, requests) -
                                       tags=request.tags).success
 
 
+def newest_release_rows(instance: dg.DagsterInstance, data: Path) -> pl.DataFrame:
+    """The corpus rows of the release the latest `corpus_release` materialization names."""
+    (record,) = instance.fetch_materializations(dg.AssetKey("corpus_release"), limit=1).records
+    release_id = record.asset_materialization.metadata["release_id"].value  # type: ignore[union-attr]
+    return pl.read_parquet(sorted((data / "releases" / str(release_id) / "corpus").glob("*.parquet")))
+
+
 def pending_of(result: dg.SensorResult) -> dict[str, object]:
     (observation,) = [e for e in result.asset_events if e.asset_key == dg.AssetKey("pending_purges")]
     return {k: getattr(v, "value", v) for k, v in observation.metadata.items()}
@@ -157,11 +165,17 @@ def test_objection_refreshes_consent_once_then_purges_exactly_the_days_with_the_
     assert sorted(r.run_key for r in again.run_requests) == sorted(r.run_key for r in purge.run_requests)
     run_requests(defs, instance, purge.run_requests)
     done = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=again.cursor))
-    assert not done.run_requests
+    # Step three: every purge applied, nothing mid-build: a release that no longer holds alice.
+    assert [(r.job_name, r.partition_key) for r in done.run_requests] == [("purge_release_job", None)]
     assert pending_of(done)["pending_objections"] == 0
     assert json.loads(done.cursor)["settled"] >= 1
     corpus = pl.read_parquet(tmp_path / "data" / "assets" / "filtered_corpus" / "*.parquet")
     assert sorted(corpus["content_id"]) == ["b-2025-04-02", "b-2025-04-03"]
+    run_requests(defs, instance, done.run_requests)
+    release = newest_release_rows(instance, tmp_path / "data")
+    assert sorted(release["content_id"]) == ["b-2025-04-02", "b-2025-04-03"]
+    quiet = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=done.cursor))
+    assert not quiet.run_requests
 
 
 def test_objection_without_content_refreshes_consent_only(three_day_corpus) -> None:
@@ -171,7 +185,23 @@ def test_objection_without_content_refreshes_consent_only(three_day_corpus) -> N
     assert [(r.job_name, r.partition_key) for r in result.run_requests] == [("consent_refresh_job", None)]
     run_requests(defs, instance, result.run_requests)
     after = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=result.cursor))
-    assert not after.run_requests and pending_of(after)["pending_objections"] == 0
+    # the new release's commitments prove the person's exclusion
+    assert [r.job_name for r in after.run_requests] == ["purge_release_job"]
+    assert pending_of(after)["pending_objections"] == 0
+
+
+def test_no_release_is_cut_while_a_run_is_in_flight_or_when_turned_off(three_day_corpus) -> None:
+    defs, instance, tmp_path = three_day_corpus
+    record_objection(defs, "quiet", submission_id="sub-quiet")
+    refresh = run_sensor(objection_sensor, sensor_context(defs, instance))
+    run_requests(defs, instance, refresh.run_requests)
+    off = PurgeSettings(alert_after_minutes=30.0, release_after_purge=False)
+    assert not run_sensor(objection_sensor, sensor_context(defs, instance, cursor=refresh.cursor,
+                                                           purges=off)).run_requests
+    busy = dg.DagsterRun(job_name="daily_content_job", run_id="busy-run", status=dg.DagsterRunStatus.STARTED,
+                         tags={"dagster/partition": "2025-04-05"})
+    instance.add_run(busy)
+    assert not run_sensor(objection_sensor, sensor_context(defs, instance, cursor=refresh.cursor)).run_requests
 
 
 @pytest.fixture
@@ -217,19 +247,22 @@ def test_a_non_user_objection_purges_exactly_the_days_that_name_them(naming_corp
     assert not start.run_requests
     record_objection(defs, None, submission_id="sub-erika", full_name="erika  MUSTERMANN")
     requested, cursor = tick_until_quiet(defs, instance, start.cursor)
-    assert requested == [("consent_refresh_job", None), ("objection_purge_job", "2025-04-02")]
+    assert requested == [("consent_refresh_job", None), ("objection_purge_job", "2025-04-02"),
+                         ("purge_release_job", None)]
     assert corpus_ids(tmp_path) == ["p-2025-04-01", "p-2025-04-03", "p-2025-04-04"]
     assert json.loads(cursor)["settled"] >= 1
     # a phone number, matched on the corpus' digests (the text says <PHONE> now)
     record_objection(defs, None, datetime(2025, 8, 2, tzinfo=UTC), submission_id="sub-phone", phone="030 1234567")
     requested, cursor = tick_until_quiet(defs, instance, cursor)
-    assert requested == [("consent_refresh_job", None), ("objection_purge_job", "2025-04-03")]
+    assert requested == [("consent_refresh_job", None), ("objection_purge_job", "2025-04-03"),
+                         ("purge_release_job", None)]
     assert corpus_ids(tmp_path) == ["p-2025-04-01", "p-2025-04-04"]
     # a withdrawal names the same person: the day whose item rule 8 excluded is judged again
     record_objection(defs, None, datetime(2025, 8, 3, tzinfo=UTC), submission_id="sub-erika-back",
                      action="withdraw", full_name="Erika Mustermann")
     requested, _ = tick_until_quiet(defs, instance, cursor)
-    assert requested == [("consent_refresh_job", None), ("objection_purge_job", "2025-04-02")]
+    assert requested == [("consent_refresh_job", None), ("objection_purge_job", "2025-04-02"),
+                         ("purge_release_job", None)]
     assert corpus_ids(tmp_path) == ["p-2025-04-01", "p-2025-04-02", "p-2025-04-04"]
 
 
@@ -237,7 +270,7 @@ def test_a_non_user_objection_naming_nobody_refreshes_consent_only(naming_corpus
     defs, instance, tmp_path = naming_corpus
     record_objection(defs, None, submission_id="sub-nobody", full_name="Nobody Inparticular", email="x@example.org")
     requested, _ = tick_until_quiet(defs, instance, None)
-    assert requested == [("consent_refresh_job", None)]
+    assert requested == [("consent_refresh_job", None), ("purge_release_job", None)]
     assert len(corpus_ids(tmp_path)) == 4
 
 
