@@ -119,13 +119,6 @@ def list_record_files(folder: UPath) -> list[UPath]:
 # --------------------------------------------------------------------------- stage 1: decode
 
 
-@dataclass
-class _Decoded:
-    columns: dict[str, list[str | None]]
-    quarantine: list[dict[str, object]]
-    read: int
-
-
 def _quarantine_row(rtype: c.RecordType, source: str, line: int | None, reason: str,
                     detail: str, payload: str) -> dict[str, object]:
     return {"record_type": rtype.name, "source_file": source, "line": line, "reason": reason,
@@ -155,85 +148,219 @@ def _exact_repeated_keys(line: bytes) -> list[str]:
 
 
 def _repeated_keys(lines: list[bytes]) -> dict[int, list[str]]:
-    """Index -> repeated keys, for lines (already valid JSON objects) that repeat a key.
+    """Index -> repeated keys, for lines (already valid JSON objects) that repeat a key."""
+    if not lines:
+        return {}
+    return _repeated_keys_series(pl.Series(lines, dtype=pl.Binary).cast(pl.String), lines)
 
-    orjson keeps the last value of a repeated key, so `{"visibility": "private",
-    "visibility": "public"}` would read as public. A polars pass lists each line's key
-    tokens (a regex over string tokens finds exactly the keys of valid JSON); a line is a
+
+_KEY_TOKEN_RE = re.compile(_KEY_TOKEN)
+
+
+def _repeated_keys_one(line: bytes) -> list[str]:
+    """`_repeated_keys` for one line, with Python's `re` (the per-line path, no polars call)."""
+    tokens = [t.rstrip(": \t\r\n") for t in _KEY_TOKEN_RE.findall(line.decode("utf-8"))]
+    if len(set(tokens)) == len(tokens) and not any("\\" in t for t in tokens):
+        return []
+    return _exact_repeated_keys(line)
+
+
+def _repeated_keys_series(text: pl.Series, raw: list[bytes] | None = None) -> dict[int, list[str]]:
+    """Index -> repeated keys, for lines (valid JSON objects, as strings) that repeat a key.
+
+    orjson keeps the last value of a repeated key, and polars the first, so `{"visibility":
+    "private", "visibility": "public"}` would read as either. A polars pass lists each line's
+    key tokens (a regex over string tokens finds exactly the keys of valid JSON); a line is a
     suspect when a raw key occurs twice or a key holds an escape (`"\u0076isibility"`).
     Only suspects are parsed again with `object_pairs_hook`, which sees every pair.
     """
-    if not lines:
+    if text.is_empty():
         return {}
-    tokens = (pl.Series(lines, dtype=pl.Binary).cast(pl.String).str.extract_all(_KEY_TOKEN)
-              .list.eval(pl.element().str.strip_chars_end(": \t\r\n")))
+    tokens = text.str.extract_all(_KEY_TOKEN).list.eval(pl.element().str.strip_chars_end(": \t\r\n"))
     suspects = ((tokens.list.n_unique() < tokens.list.len())
                 | tokens.list.eval(pl.element().str.contains("\\", literal=True)).list.any())
     out: dict[int, list[str]] = {}
     for i in suspects.arg_true().to_list():
-        repeated = _exact_repeated_keys(lines[i])
+        line = raw[i] if raw is not None else text[i].encode("utf-8")
+        repeated = _exact_repeated_keys(line)
         if repeated:
             out[i] = repeated
     return out
 
 
-def _decode_jsonl(raw: bytes, source: str, rtype: c.RecordType) -> _Decoded:
-    """Decode one JSON Lines file line by line; structural failures go to quarantine."""
+def _decode_line(number: int, line: bytes, source: str, rtype: c.RecordType,
+                 required: list[str]) -> tuple[dict[str, object] | None, dict[str, object] | None]:
+    """The per-line reference decoder (orjson): `(values, None)` or `(None, quarantine row)`.
+
+    Used only for lines the polars pass cannot prove to be flat objects of strings (bad JSON,
+    invalid UTF-8, nesting, numbers, backslash-u escapes): a few per file."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as utf8_error:
+            return None, _quarantine_row(rtype, source, number, c.INVALID_UTF8, str(utf8_error),
+                                         line.decode("utf-8", errors="backslashreplace"))
+        return None, _quarantine_row(rtype, source, number, c.BAD_JSON, str(error), text)
+    if not isinstance(record, dict):
+        return None, _quarantine_row(rtype, source, number, c.BAD_JSON,
+                                     f"a JSON {type(record).__name__}, not an object", line.decode("utf-8"))
+    repeated = _repeated_keys_one(line)
+    if repeated:
+        return None, _quarantine_row(rtype, source, number, c.REPEATED_KEY, "repeated: " + ", ".join(repeated),
+                                     line.decode("utf-8"))
+    missing = [n for n in required if record.get(n) is None]
+    if missing:
+        return None, _quarantine_row(rtype, source, number, c.MISSING_FIELD, "missing: " + ", ".join(missing),
+                                     line.decode("utf-8"))
+    mistyped = [n for n in rtype.names if record.get(n) is not None and not isinstance(record[n], str)]
+    if mistyped:
+        return None, _quarantine_row(
+            rtype, source, number, c.WRONG_TYPE,
+            "not a string: " + ", ".join(f"{n}={type(record[n]).__name__}" for n in mistyped),
+            line.decode("utf-8"))
+    return {n: record.get(n) for n in rtype.names}, None
+
+
+# A flat JSON object whose values are all strings or null, with no `\u` escape and no raw
+# control character: exactly the lines polars' JSON decoder reads as orjson does. Anything
+# else (about 1 % of lines) takes `_decode_line`.
+_JSON_WS = r"[ \t\r\n]*"
+_JSON_STR = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt])*"'
+_JSON_PAIR = _JSON_STR + _JSON_WS + ":" + _JSON_WS + "(?:" + _JSON_STR + "|null)" + _JSON_WS
+_FLAT_OBJECT = ("^" + _JSON_WS + r"\{" + _JSON_WS + "(?:" + _JSON_PAIR + "(?:," + _JSON_WS + _JSON_PAIR + ")*)?"
+                + r"\}" + _JSON_WS + "$")
+_BLANK_LINE = r"^[ \t\n\r\x0b\x0c]*$"  # only what `bytes.strip()` removes: not a record
+
+
+def _split_lines(files: list[tuple[int, str, bytes]]) -> tuple[pl.DataFrame, dict[tuple[int, int], bytes]]:
+    """One frame of every non-blank line of every file (`_file`, `source_line`, `line`).
+
+    A file that is not valid UTF-8 is decoded with replacement characters so that it still
+    splits into the same lines; its lines holding U+FFFD are returned by position with their
+    original bytes, so the per-line decoder can tell a real U+FFFD from a broken byte."""
+    texts: list[str] = []
+    broken: dict[int, bytes] = {}
+    for index, _, raw in files:
+        if raw.startswith(codecs.BOM_UTF8):  # some exporters (Windows tools) start files with one
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            texts.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            texts.append(raw.decode("utf-8", errors="replace"))
+            broken[index] = raw
+    frame = pl.DataFrame({"_file": [i for i, _, _ in files], "line": texts},
+                         schema={"_file": pl.Int64, "line": pl.String})
+    lines = (frame.with_columns(pl.col("line").str.split("\n"))
+             .explode("line")
+             .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_file").alias("source_line"))
+             .filter(~pl.col("line").str.contains(_BLANK_LINE)))
+    raw_lines: dict[tuple[int, int], bytes] = {}
+    if broken:
+        replaced = lines.filter(pl.col("_file").is_in(list(broken))
+                                & pl.col("line").str.contains("\ufffd", literal=True))
+        split = {index: raw.split(b"\n") for index, raw in broken.items()}
+        for index, number in replaced.select("_file", "source_line").iter_rows():
+            raw_lines[(index, number)] = split[index][number - 1]
+    return lines, raw_lines
+
+
+def _decode_jsonl_files(files: list[tuple[int, str, bytes]], rtype: c.RecordType,
+                        ) -> tuple[pl.DataFrame, pl.DataFrame, dict[int, int]]:
+    """Decode many JSON Lines files at once: string columns + `_file`, `source_line`; quarantine
+    rows + `_file`, `_stage` (0: the line is not a JSON object, 1: the object breaks the
+    contract, the order the per-file reader reported them in); records read per file.
+
+    Polars does the work for the flat objects of strings that make up nearly every line
+    (`_FLAT_OBJECT`): one regex pass, the key-token pass for repeated keys, one JSON decode,
+    the required-field test. The rest goes line by line through `_decode_line`."""
     names = rtype.names
     required = [f.name for f in rtype.fields if f.required]
-    columns: dict[str, list[str | None]] = {n: [] for n in names}
-    columns["source_line"] = []  # type: ignore[assignment]
-    quarantine: list[dict[str, object]] = []
-    read = 0
-    if raw.startswith(codecs.BOM_UTF8):  # some exporters (Windows tools) start files with one
-        raw = raw[len(codecs.BOM_UTF8):]
-    objects: list[tuple[int, bytes, dict]] = []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        read += 1
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError as utf8_error:
-                quarantine.append(_quarantine_row(
-                    rtype, source, number, c.INVALID_UTF8, str(utf8_error),
-                    line.decode("utf-8", errors="backslashreplace")))
-                continue
-            quarantine.append(_quarantine_row(rtype, source, number, c.BAD_JSON, str(error), text))
-            continue
-        if not isinstance(record, dict):
-            quarantine.append(_quarantine_row(
-                rtype, source, number, c.BAD_JSON, f"a JSON {type(record).__name__}, not an object",
-                line.decode("utf-8")))
-            continue
-        objects.append((number, line, record))
-    repeated = _repeated_keys([line for _, line, _ in objects])
-    for i, (number, line, record) in enumerate(objects):
-        if i in repeated:
-            quarantine.append(_quarantine_row(
-                rtype, source, number, c.REPEATED_KEY, "repeated: " + ", ".join(repeated[i]),
-                line.decode("utf-8")))
-            continue
-        missing = [n for n in required if record.get(n) is None]
-        if missing:
-            quarantine.append(_quarantine_row(
-                rtype, source, number, c.MISSING_FIELD, "missing: " + ", ".join(missing),
-                line.decode("utf-8")))
-            continue
-        mistyped = [n for n in names if record.get(n) is not None and not isinstance(record[n], str)]
-        if mistyped:
-            quarantine.append(_quarantine_row(
-                rtype, source, number, c.WRONG_TYPE,
-                "not a string: " + ", ".join(f"{n}={type(record[n]).__name__}" for n in mistyped),
-                line.decode("utf-8")))
-            continue
-        for n in names:
-            columns[n].append(record.get(n))
-        columns["source_line"].append(number)  # type: ignore[arg-type]
-    return _Decoded(columns, quarantine, read)
+    string_schema = {n: pl.String() for n in names}
+    sources = {i: source for i, source, _ in files}
+    lines, raw_lines = _split_lines(files)
+    read = dict(lines.group_by("_file").len().iter_rows())
+    flat_rule = pl.col("line").str.contains(_FLAT_OBJECT)
+    if raw_lines:
+        suspect = pl.DataFrame({"_file": [k[0] for k in raw_lines], "source_line": [k[1] for k in raw_lines],
+                                "_raw": True}, schema={"_file": pl.Int64, "source_line": pl.Int64, "_raw": pl.Boolean})
+        lines = lines.join(suspect, on=["_file", "source_line"], how="left", maintain_order="left")
+        flat_rule = flat_rule & pl.col("_raw").is_null()
+    lines = lines.with_columns(flat_rule.alias("_flat"))
+    flat = lines.filter("_flat")
+    other = lines.filter(~pl.col("_flat"))
+
+    # Flat objects: repeated keys, then missing required fields, as the per-line decoder orders them.
+    repeated = _repeated_keys_of(flat["line"], names)
+    flat = flat.with_columns(repeated.alias("_repeated"))
+    decoded = flat.filter(pl.col("_repeated").is_null())
+    # polars' NDJSON reader is several times faster than `str.json_decode`; every line here is
+    # a flat object of strings on one line, so it yields one row per line, in order.
+    buffer = decoded["line"].str.join("\n").cast(pl.Binary).item() if decoded.height else b""
+    records = pl.read_ndjson(buffer, schema=string_schema) if decoded.height else pl.DataFrame(schema=string_schema)
+    if records.height != decoded.height:
+        raise AssertionError(f"NDJSON read {records.height} rows from {decoded.height} lines")
+    decoded = pl.concat([decoded, records], how="horizontal")
+    missing = pl.concat_str([pl.when(pl.col(n).is_null()).then(pl.lit(n)) for n in required],
+                            separator=", ", ignore_nulls=True)
+    decoded = decoded.with_columns(missing.alias("_missing"))
+    source = pl.col("_file").replace_strict(sources, return_dtype=pl.String)
+    q_flat = pl.concat([
+        flat.filter(pl.col("_repeated").is_not_null()).select(
+            "_file", "source_line", pl.lit(c.REPEATED_KEY).alias("reason"),
+            (pl.lit("repeated: ") + pl.col("_repeated")).alias("detail"), pl.col("line").alias("payload")),
+        decoded.filter(pl.col("_missing") != "").select(
+            "_file", "source_line", pl.lit(c.MISSING_FIELD).alias("reason"),
+            (pl.lit("missing: ") + pl.col("_missing")).alias("detail"), pl.col("line").alias("payload")),
+    ]).select(pl.lit(rtype.name).alias("record_type"), source.alias("source_file"),
+              pl.col("source_line").alias("line"), "reason", "detail", "payload", "_file",
+              pl.lit(1, pl.Int64).alias("_stage"))
+    good = decoded.filter(pl.col("_missing") == "").select(*names, "source_line", "_file")
+
+    # Everything else, line by line (the reference decoder).
+    values: list[dict[str, object]] = []
+    q_rows: list[dict[str, object]] = []
+    for index, number, text in other.select("_file", "source_line", "line").iter_rows():
+        line = raw_lines.get((index, number)) or text.encode("utf-8")
+        record, bad = _decode_line(number, line, sources[index], rtype, required)
+        if bad is not None:
+            stage = 0 if bad["reason"] in (c.INVALID_UTF8, c.BAD_JSON) else 1
+            q_rows.append({**bad, "_file": index, "_stage": stage})
+        else:
+            values.append({**record, "source_line": number, "_file": index})  # type: ignore[dict-item]
+    extra = {"_file": pl.Int64(), "_stage": pl.Int64()}
+    good = pl.concat([good, pl.DataFrame(values, schema={**string_schema, "source_line": pl.Int64(),
+                                                          "_file": pl.Int64()})])
+    quarantine = pl.concat([q_flat, pl.DataFrame(q_rows, schema={**c.QUARANTINE_SCHEMA, **extra})])
+    return good, quarantine, read
+
+
+def _repeated_keys_of(lines: pl.Series, names: Sequence[str]) -> pl.Series:
+    """Per flat-object line: the repeated keys (", "-joined) or null; see `_repeated_keys`.
+
+    Most lines have no backslash and no space before a colon: their key tokens are exactly
+    the `"…":` runs, compared as they are (no unescaping, no stripping). The other lines
+    take the general token pass."""
+    plain = ~lines.str.contains(r'\\|"[ \t\r\n]+:')
+    out: list[str | None] = [None] * len(lines)
+    # In a plain line no string holds a quote, so `":` ends a key and nothing else: when the
+    # keys counted equal the distinct contract keys found, no key repeats (two cheap passes).
+    frame = pl.DataFrame({"line": lines.filter(plain)})
+    known = pl.sum_horizontal([pl.col("line").str.contains(f'"{n}":', literal=True).cast(pl.Int32) for n in names])
+    keys = pl.col("line").str.count_matches('":', literal=True)
+    checked = frame.with_row_index("_i").filter(keys != known)
+    tokens = checked["line"].str.extract_all(r'"[^"]*":')
+    suspects = checked["_i"].filter(tokens.list.n_unique() < tokens.list.len())
+    plain_rows = plain.arg_true()
+    for i in plain_rows.gather(suspects).to_list():
+        repeated = _exact_repeated_keys(lines[i].encode("utf-8"))
+        if repeated:
+            out[i] = ", ".join(repeated)
+    other_rows = (~plain).arg_true()
+    for j, keys in _repeated_keys_series(lines.filter(~plain)).items():
+        out[other_rows[j]] = ", ".join(keys)
+    return pl.Series("_repeated", out, dtype=pl.String)
 
 
 def _parquet_as_strings(frame: pl.DataFrame, rtype: c.RecordType) -> pl.DataFrame:
@@ -346,13 +473,22 @@ def decode_files(paths: Sequence[UPath], rtype: c.RecordType, max_bytes: int = D
                  ) -> tuple[pl.DataFrame, pl.DataFrame, int, list[str]]:
     """Stage 1 over many files: string-typed rows that are structurally sound, plus quarantine.
 
-    A link or a name outside the contract is not opened: it is returned as ignored."""
+    A link or a name outside the contract is not opened: it is returned as ignored. The JSON
+    Lines files are decoded together (one polars pass, `_decode_jsonl_files`); rows and
+    quarantine come out in file order, then line order, as if read one file at a time."""
     parts: list[pl.DataFrame] = []
     quarantines: list[pl.DataFrame] = []
     read = 0
     ignored: list[str] = []
     string_schema = {n: pl.String() for n in rtype.names}
-    for path in paths:
+    jsonl: list[tuple[int, str, bytes]] = []
+    stage = {"_stage": pl.lit(0, pl.Int64)}
+
+    def refused(index: int, source: str, reason: str, detail: str) -> pl.DataFrame:
+        return pl.DataFrame([_quarantine_row(rtype, source, None, reason, detail, "")],
+                            schema=c.QUARANTINE_SCHEMA).with_columns(pl.lit(index, pl.Int64).alias("_file"), **stage)
+
+    for index, path in enumerate(paths):
         source = str(path)
         if is_symlink(path) or not is_record_file(path.name):
             ignored.append(source)
@@ -361,28 +497,36 @@ def decode_files(paths: Sequence[UPath], rtype: c.RecordType, max_bytes: int = D
             raw = _read_bytes(path, max_bytes)
             if path.name.endswith(".parquet"):
                 good, bad, n = _decode_parquet(raw, source, rtype)
+                parts.append(good.with_columns(pl.lit(index, pl.Int64).alias("_file")))
+                quarantines.append(bad.with_columns(pl.lit(index, pl.Int64).alias("_file"), **stage))
+                read += n
             else:
-                decoded = _decode_jsonl(raw, source, rtype)
-                good = pl.DataFrame(decoded.columns, schema={**string_schema, "source_line": pl.Int64()})
-                bad = pl.DataFrame(decoded.quarantine, schema=c.QUARANTINE_SCHEMA)
-                n = decoded.read
-        except FileRefused as refused:
-            quarantines.append(pl.DataFrame([_quarantine_row(
-                rtype, source, None, refused.reason, refused.detail, "")], schema=c.QUARANTINE_SCHEMA))
+                jsonl.append((index, source, raw))
+        except FileRefused as error:
+            quarantines.append(refused(index, source, error.reason, error.detail))
             read += 1
-            continue
         except Exception as error:  # a corrupt file is quarantined whole, never fatal
-            quarantines.append(pl.DataFrame([_quarantine_row(
-                rtype, source, None, c.UNREADABLE_FILE, f"{type(error).__name__}: {error}", "")],
-                schema=c.QUARANTINE_SCHEMA))
+            quarantines.append(refused(index, source, c.UNREADABLE_FILE, f"{type(error).__name__}: {error}"))
             read += 1
-            continue
-        parts.append(good.with_columns(pl.lit(source).alias("source_file")))
+    if jsonl:
+        good, bad, counts = _decode_jsonl_files(jsonl, rtype)
+        parts.append(good)
         quarantines.append(bad)
-        read += n
-    strings = pl.concat(parts, how="vertical") if parts else pl.DataFrame(
-        schema={**string_schema, "source_line": pl.Int64(), "source_file": pl.String()})
-    quarantine = pl.concat(quarantines, how="vertical") if quarantines else empty_quarantine()
+        read += sum(counts.values())
+        del jsonl
+    sources = pl.DataFrame({"_file": range(len(paths)), "source_file": [str(p) for p in paths]},
+                           schema={"_file": pl.Int64, "source_file": pl.String})
+    if parts:
+        strings = (pl.concat(parts, how="vertical").sort("_file", "source_line", maintain_order=True)
+                   .join(sources, on="_file", how="left", maintain_order="left").drop("_file"))
+    else:
+        strings = pl.DataFrame(schema={**string_schema, "source_line": pl.Int64(), "source_file": pl.String()})
+    if quarantines:
+        quarantine = (pl.concat(quarantines, how="vertical")
+                      .sort("_file", "_stage", "line", nulls_last=False, maintain_order=True)
+                      .select(list(c.QUARANTINE_SCHEMA)))
+    else:
+        quarantine = empty_quarantine()
     return strings, quarantine, read, ignored
 
 
@@ -408,7 +552,7 @@ def _parse(f: c.Field) -> pl.Expr:
 def validate_values(strings: pl.DataFrame, rtype: c.RecordType,
                     extra_rules: Callable[[], list[ExtraRule]] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Stage 2: enums, patterns, timestamps and record-type rules, as polars expressions."""
-    typed = strings.with_columns(
+    typed = strings.lazy().with_columns(
         *[_parse(f).alias(f"_typed_{f.name}") for f in rtype.fields if f.type != "string"]
     )
     checks: list[tuple[str, pl.Expr, pl.Expr]] = []
@@ -431,7 +575,8 @@ def validate_values(strings: pl.DataFrame, rtype: c.RecordType,
     checks.sort(key=lambda check: order[check[0]])
     reason = pl.coalesce([pl.when(fail).then(pl.lit(r)) for r, fail, _ in checks]) if checks else pl.lit(None)
     detail = pl.coalesce([pl.when(fail).then(d) for _, fail, d in checks]) if checks else pl.lit(None)
-    typed = typed.with_columns(reason.cast(pl.String).alias("_reason"), detail.cast(pl.String).alias("_detail"))
+    typed = (typed.with_columns(reason.cast(pl.String).alias("_reason"), detail.cast(pl.String).alias("_detail"))
+             .collect())
     bad = typed.filter(pl.col("_reason").is_not_null()).select(
         pl.lit(rtype.name).alias("record_type"),
         "source_file",

@@ -318,3 +318,60 @@ def test_conflicting_records_in_the_newest_users_file_make_the_user_ineligible(t
         "fb-1": None, "fb-2": UNKNOWN_OR_DELETED_AUTHOR, "fb-3": UNKNOWN_OR_DELETED_AUTHOR}
     curated = curate(evaluated, [date(2025, 4, 2)])
     assert curated.corpus["content_id"].to_list() == ["fb-1"]
+
+
+def test_batched_decode_equals_the_per_line_reader(tmp_path: Path) -> None:
+    """The polars pass (flat objects of strings) and the per-line orjson path give the same rows
+    and reasons, in file then line order, whatever mix of lines a file holds."""
+    import orjson
+
+    from curation.ingest import _decode_line
+
+    good = lambda i, **kw: json.dumps(post(f"fb-{i}", "u1", "2025-04-02T10:00:00+02:00", **kw),  # noqa: E731
+                                      ensure_ascii=False)
+    lines_a: list[str | bytes] = [
+        good(1, text='he said "hi": ok'),                         # escaped quotes and a colon in a value
+        good(2, text="caf\u00e9 \ufffd real replacement char"),       # a genuine U+FFFD, valid UTF-8
+        json.dumps(post("fb-3", "u1", "2025-04-02T10:00:00+02:00", text="\u00e9")),  # \\u escape (ascii)
+        good(4).replace('"kind":', '"kind" :'),                     # space before a colon
+        good(5).replace('"kind": "post"', '"kind": "post", "kind" : "post"'),  # repeated, spaced
+        good(6, extra={"kind": 1, "nested": [1, {"a": None}]}),     # nested extra field
+        good(7, surprise=12),                                       # extra non-string field
+        good(8, visibility=True),                                   # wrong type
+        good(9).replace('"text"', '"\\u0074ext"'),                  # key spelled with an escape
+        b'{"content_id": "fb-10", "text": "\xff"}',                 # invalid UTF-8
+        good(11, text="tab\there"),                                 # an escape in a value
+        "   ",                                                      # blank
+        "{}",                                                       # empty object: missing fields
+        good(13).replace('"author_id": "u1", ', ""),                # missing field
+        good(14, text=None),                                        # null required field
+        good(15) + "\r",                                            # CRLF line end
+    ]
+    write_jsonl(content_file(tmp_path, "facebook", DAY), lines_a)
+    (content_file(tmp_path, "facebook", DAY, "part-00001.jsonl")).write_bytes(
+        b"\xef\xbb\xbf" + good(20).encode() + b"\n" + good(21, text="x\x01y").encode() + b"\n")
+    result = ingest_content(content_files_for_day(UPath(tmp_path), DAY), FIRST, LAST)
+
+    expected_valid, expected_reasons = [], []
+    required = [f.name for f in c.CONTENT.fields if f.required]
+    for path in sorted((tmp_path / "content" / "facebook" / DAY).iterdir()):
+        raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+        decode_bad, contract_bad = [], []
+        for number, line in enumerate(raw.split(b"\n"), start=1):
+            if not line.strip():
+                continue
+            record, bad = _decode_line(number, line, str(path), c.CONTENT, required)
+            if bad is None:
+                expected_valid.append(record["content_id"])
+            else:
+                (decode_bad if bad["reason"] in (c.BAD_JSON, c.INVALID_UTF8) else contract_bad).append(
+                    (number, bad["reason"]))
+        expected_reasons += decode_bad + contract_bad
+    assert orjson.loads(lines_a[4])["kind"] == "post"
+    got = [(row["line"], row["reason"]) for row in result.quarantine.iter_rows(named=True)]
+    assert got == expected_reasons
+    assert (1, c.BAD_JSON) not in got
+    assert {reason for _, reason in got} >= {c.REPEATED_KEY, c.WRONG_TYPE, c.INVALID_UTF8, c.MISSING_FIELD}
+    assert result.valid["content_id"].to_list() == expected_valid
+    assert result.valid.filter(pl.col("content_id") == "fb-1")["text"].item() == 'he said "hi": ok'
+    assert result.valid.filter(pl.col("content_id") == "fb-2")["text"].item().endswith("\ufffd real replacement char")
