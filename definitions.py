@@ -9,6 +9,7 @@ import dagster as dg
 from assets import all_assets
 from automation.jobs import ALL_JOBS
 from automation.sensors import alert_sensor, daily_schedule, landing_zone_sensor, objection_sensor, stale_days_sensor
+from automation.subject_report import subject_report_job
 from checks.registry import all_checks
 from curation.keyfile import KEY_ENV, default_key_file
 from resources import build_resources
@@ -55,7 +56,7 @@ def build_definitions(resources: dict[str, object]) -> dg.Definitions:
         # Each asset links to its definition in the UI (file and line).
         assets=dg.with_source_code_references(all_assets()),
         asset_checks=all_checks(),
-        jobs=ALL_JOBS,
+        jobs=[*ALL_JOBS, subject_report_job],
         sensors=[landing_zone_sensor, objection_sensor, stale_days_sensor, alert_sensor],
         schedules=[daily_schedule],
         resources=resources,
