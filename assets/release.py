@@ -26,6 +26,7 @@ from curation.corpus import OUTCOMES, CurationConfig
 from curation.dedup_index import cluster_assignments, indexed_days
 from curation.enforce import judge_at_cut
 from curation.release import write_release
+from curation.release_card import release_card, release_history
 from resources import AuthorKeySecret, DataStore, LedgerResource, PolicyResource
 
 CORPUS = dg.AssetKey("filtered_corpus")
@@ -120,7 +121,10 @@ def corpus_release(context: dg.AssetExecutionContext, store: DataStore, ledger: 
                            schema=RELEASE_SCHEMA)
     return dg.Output(summary, metadata={
         "release_id": manifest["release_id"],
-        "path": dg.MetadataValue.path(str(folder)),
+        # "path" would be overwritten by the IO manager's Parquet path: the folder has its own key
+        "release_folder": dg.MetadataValue.path(str(folder)),
+        "release_card": dg.MetadataValue.md(release_card(manifest, str(folder))),
+        "past_releases": table(release_history(folder.parent).head(50)),
         "rows": manifest["rows"],
         "partitions": len(partitions),
         "newly_created": created,

@@ -41,6 +41,7 @@ from curation.eligibility import author_key
 from curation.keyfile import fingerprint
 from curation.mentions import identifier_keys, match_mentions, objector_identifiers
 from curation.release import AUTHORS, MANIFEST, prove_excluded
+from curation.release_card import finished_releases
 
 UNKNOWN = "unknown_subject"
 ELIGIBLE = "eligible"
@@ -90,14 +91,6 @@ def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return [{k: _iso(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
 
 
-def list_releases(releases_root: Path) -> list[Path]:
-    """Finished release folders (staging folders of killed cuts start with a dot)."""
-    if not releases_root.exists():
-        return []
-    return sorted(p for p in releases_root.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).exists())
-
-
 def _release_facts(folder: Path, ours: str) -> dict[str, Any]:
     manifest = json.loads((folder / MANIFEST).read_text())
     key = manifest.get("author_key", {}).get("fingerprint")
@@ -127,7 +120,7 @@ def user_report(user_id: str, *, secret: bytes, users: pl.DataFrame, state: pl.D
     in_snapshot = users.filter(pl.col("user_id") == user_id)
     history = _user_history(user_id, notifications, objections)
     releases = []
-    for folder in list_releases(releases_root):
+    for folder in finished_releases(releases_root):
         facts = _release_facts(folder, ours)
         authors = folder / AUTHORS
         facts["held_their_words"] = bool(authors.exists() and pl.scan_parquet(authors).filter(
@@ -216,7 +209,7 @@ def non_user_report(query: SubjectQuery, *, secret: bytes, objections: pl.DataFr
     seqs = dict(zip(objections["submission_id"].to_list(), objections["seq"].to_list(), strict=True))
     needed = max((seqs[s] for s in effective["submission_id"].to_list()), default=None)
     releases = []
-    for folder in list_releases(releases_root):
+    for folder in finished_releases(releases_root):
         facts = _release_facts(folder, ours)
         rows = _release_rows_naming(folder, asked)
         facts["held_their_words"] = rows > 0

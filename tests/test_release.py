@@ -100,3 +100,32 @@ def test_duplicate_text_in_a_release_fails_its_check(tmp_path: Path) -> None:
     assert result.metadata["rows_sharing_a_text_hash"].value == 2
     (corpus / "2025-04-02.parquet").unlink()
     assert release_text_unique(summary).passed
+
+
+def test_release_card_shows_the_manifest_folder_and_what_changed_since_the_last_release(tmp_path: Path) -> None:
+    build_landing(tmp_path / "landing")
+    defs = build_definitions(resources_for(tmp_path, as_of=AS_OF))
+    instance = dg.DagsterInstance.ephemeral()
+    assert materialize_all(defs, instance, "2025-04-01", "2025-04-03").success
+    record_objection(defs, "adult")  # the next cut leaves the adult's rows out
+    assert materialize_all(defs, instance, "2025-04-01", "2025-04-03", selection="key:corpus_release").success
+    first, second = sorted(releases(tmp_path),
+                           key=lambda p: json.loads((p / "manifest.json").read_text())["created_at"])
+    newest = json.loads((second / "manifest.json").read_text())
+
+    event = instance.get_latest_materialization_event(dg.AssetKey("corpus_release"))
+    metadata = event.asset_materialization.metadata  # type: ignore[union-attr]
+    assert metadata["release_folder"].value == str(second)
+    card = metadata["release_card"].value
+    for fact in (newest["release_id"], str(second), f"**Ledger high-water mark**: {newest['ledger_high_water_mark']}",
+                 newest["author_key"]["fingerprint"], ", ".join(newest["policy_versions"]), "no_pii_remains"):
+        assert fact in card, fact
+    reasons = [line.split("`")[1] for line in card.split("#### Exclusions by reason")[1].split("####")[0].splitlines()
+               if line.startswith("| `")]
+    assert reasons and reasons.index("objected") < reasons.index("duplicate")  # rule order, not alphabetical
+
+    history = {r.data["release_id"]: r.data for r in metadata["past_releases"].value.records}  # type: ignore[union-attr]
+    assert list(history) == [second.name, first.name]  # newest first
+    assert history[first.name]["changed"] == "first release"
+    assert history[second.name]["rows"] < history[first.name]["rows"]
+    assert "authors" in history[second.name]["changed"] and "ledger" in history[second.name]["changed"]
