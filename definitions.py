@@ -13,18 +13,28 @@ from automation.subject_report import subject_report_job
 from checks.registry import all_checks
 from curation.keyfile import KEY_ENV, default_key_file
 from resources import build_resources
-from resources.alerts import AlertSink, JsonlAlertSink, SlackAlertSink, WebhookAlertSink, default_alert_path
+from resources.alerts import (
+    DEFAULT_UI_URL,
+    AlertSink,
+    JsonlAlertSink,
+    SlackAlertSink,
+    WebhookAlertSink,
+    default_alert_path,
+)
 
 LEDGER_URL_ENV = "CONSENTRY_LEDGER_URL"
 
 
 def alert_sink_from_environment(data_root: str) -> AlertSink:
-    """Slack when a token and channel are set, else a webhook when its URL is set, else a file."""
+    """Slack when a token and channel are set, else a webhook when its URL is set, else a file;
+    links point at CONSENTRY_UI_URL (default the local UI)."""
+    ui_url = os.environ.get("CONSENTRY_UI_URL", DEFAULT_UI_URL)
     if "CONSENTRY_SLACK_TOKEN" in os.environ and "CONSENTRY_SLACK_CHANNEL" in os.environ:
-        return SlackAlertSink(token=dg.EnvVar("CONSENTRY_SLACK_TOKEN"), channel=os.environ["CONSENTRY_SLACK_CHANNEL"])
+        return SlackAlertSink(token=dg.EnvVar("CONSENTRY_SLACK_TOKEN"), channel=os.environ["CONSENTRY_SLACK_CHANNEL"],
+                              ui_url=ui_url)
     if "CONSENTRY_ALERT_WEBHOOK_URL" in os.environ:
-        return WebhookAlertSink(url=dg.EnvVar("CONSENTRY_ALERT_WEBHOOK_URL"))
-    return JsonlAlertSink(path=os.environ.get("CONSENTRY_ALERT_FILE", default_alert_path(data_root)))
+        return WebhookAlertSink(url=dg.EnvVar("CONSENTRY_ALERT_WEBHOOK_URL"), ui_url=ui_url)
+    return JsonlAlertSink(path=os.environ.get("CONSENTRY_ALERT_FILE", default_alert_path(data_root)), ui_url=ui_url)
 
 
 def resources_from_environment() -> dict[str, object]:

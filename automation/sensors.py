@@ -264,12 +264,12 @@ def objection_sensor(context: dg.SensorEvaluationContext, ledger: LedgerResource
     for row in overdue.iter_rows(named=True):
         alert = {"kind": "purge_pending", "alert_id": f"purge:{row['submission_id']}", "severity": "ERROR",
                  "submission_id": row["submission_id"], "ledger_seq": row["seq"], "days": row["days"],
-                 "pending_minutes": row["pending_minutes"],
+                 "pending_minutes": row["pending_minutes"], "link": "/assets/pending_purges",
                  "summary": (f"objection {row['submission_id']} (ledger seq {row['seq']}) is not applied after "
                              f"{row['pending_minutes']} min: {len(row['days'])} days still hold the person's words"),
                  "at": now.isoformat()}
         try:
-            alerts.send(alert)
+            alerts.send(alerts.absolute(alert))
             cursor.alerted.append(row["submission_id"])
         except Exception as error:  # the sink is down: the next tick tries again
             context.log.warning(f"alert {alert['alert_id']} not delivered ({error}); will retry")
@@ -412,8 +412,8 @@ def check_alerts(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey
             evaluation = record.event.dagster_event.event_specific_data if record.event else None
             metadata = {k: getattr(v, "value", v) for k, v in (evaluation.metadata or {}).items()} \
                 if evaluation is not None else {}
-            failing = {k: v for k, v in metadata.items()
-                       if isinstance(v, int | float) and ("fail" in k or k.startswith("rows"))}
+            # every count the check recorded (rows checked, failing per rule, problems, days...)
+            failing = {k: v for k, v in metadata.items() if isinstance(v, int | float) and not isinstance(v, bool)}
             run = instance.get_run_by_id(record.run_id)
             alerts.append({
                 "kind": "asset_check_failed",
@@ -478,7 +478,7 @@ def alert_sensor(context: dg.SensorEvaluationContext, alerts: AlertSink):
     undelivered: list[dict] = []
     for alert in queue:
         try:
-            alerts.send(alert)
+            alerts.send(alerts.absolute(alert))
         except Exception as error:  # the sink is down: keep it for the next tick
             context.log.warning(f"alert {alert['alert_id']} not delivered ({error}); will retry")
             undelivered.append(alert)

@@ -12,9 +12,23 @@ from typing import Any
 
 import dagster as dg
 
+DEFAULT_UI_URL = "http://127.0.0.1:3000"
+
 
 class AlertSink(dg.ConfigurableResource):
-    """Base: subclasses deliver one alert (a JSON-serialisable dict) or raise."""
+    """Base: subclasses deliver one alert (a JSON-serialisable dict) or raise.
+
+    `ui_url` is where the Dagster UI is reached from where alerts are read (Slack, a
+    webhook's consumer): alert links are made absolute against it."""
+
+    ui_url: str = DEFAULT_UI_URL
+
+    def absolute(self, alert: dict[str, Any]) -> dict[str, Any]:
+        """The alert with its UI-relative `link` (`/runs/<id>`) made absolute."""
+        link = alert.get("link")
+        if isinstance(link, str) and link.startswith("/"):
+            return {**alert, "link": self.ui_url.rstrip("/") + link}
+        return alert
 
     def send(self, alert: dict[str, Any]) -> None:
         raise NotImplementedError

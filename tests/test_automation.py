@@ -354,18 +354,32 @@ def test_a_killed_purge_run_is_failed_alerted_once_and_retried(three_day_corpus)
     assert [a["run_id"] for a in read_alerts(sink_path) if a["kind"] == "run_failed"] == [run.run_id]
 
 
+def test_alert_links_point_at_the_configured_ui(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from definitions import alert_sink_from_environment
+
+    monkeypatch.setenv("CONSENTRY_UI_URL", "https://dagster.example.org/base/")
+    sink = alert_sink_from_environment(str(tmp_path))
+    assert sink.absolute({"link": "/runs/r1"})["link"] == "https://dagster.example.org/base/runs/r1"
+    assert sink.absolute({"link": "https://elsewhere/x"})["link"] == "https://elsewhere/x"
+    monkeypatch.delenv("CONSENTRY_UI_URL")
+    assert alert_sink_from_environment(str(tmp_path)).absolute({"link": "/runs/r1"})["link"] == (
+        "http://127.0.0.1:3000/runs/r1")
+
+
 def test_an_overdue_purge_raises_one_alert_without_the_user_id(three_day_corpus) -> None:
     from resources import PurgeSettings
 
     defs, instance, tmp_path = three_day_corpus
     record_objection(defs, "alice", submission_id="sub-alice")
     sink_path = tmp_path / "purge-alerts.jsonl"
-    extra = {"alerts": JsonlAlertSink(path=str(sink_path)), "purges": PurgeSettings(alert_after_minutes=0)}
+    sink = JsonlAlertSink(path=str(sink_path), ui_url="https://dagster.example.org/")
+    extra = {"alerts": sink, "purges": PurgeSettings(alert_after_minutes=0)}
     first = run_sensor(objection_sensor, sensor_context(defs, instance, **extra))
     second = run_sensor(objection_sensor, sensor_context(defs, instance, cursor=first.cursor, **extra))
     assert second.run_requests  # still pending: still requested
     alerts = read_alerts(sink_path)
     assert [(a["kind"], a["submission_id"]) for a in alerts] == [("purge_pending", "sub-alice")]
+    assert alerts[0]["link"] == "https://dagster.example.org/assets/pending_purges"
     assert "alice" not in json.dumps(alerts).replace("sub-alice", "")
     assert second.asset_events == []  # the pending set did not change: no new observation
 
@@ -441,7 +455,8 @@ def test_one_alert_per_failed_check_and_run_across_ticks(three_day_corpus) -> No
     # because every corpus row is still the earliest copy of its words.
     assert sorted((a["asset"], a["check"]) for a in checks) == [("filtered_corpus", "consent_rules_hold_now")]
     assert checks[0]["failing_counts"]["failing_objected"] == 2
-    assert checks[0]["link"] == f"/runs/{result.run_id}"
+    assert checks[0]["failing_counts"]["rows_failing"] == 2 and "rows_failing=2" in checks[0]["summary"]
+    assert checks[0]["link"] == f"http://127.0.0.1:3000/runs/{result.run_id}"  # absolute: works from Slack
     assert checks[0]["partition"] == "2025-04-01..2025-04-09"
     assert checks[0]["severity"] == "ERROR"
     assert [a["run_id"] for a in runs] == [result.run_id]
