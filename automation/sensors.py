@@ -409,12 +409,14 @@ def check_alerts(instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey
         for record in sorted(records, key=lambda r: r.id):
             if record.id <= last or record.status.value != "FAILED":
                 continue
+            run = instance.get_run_by_id(record.run_id)
+            if record.partition and run is not None and "dagster/asset_partition_range_start" in run.tags:
+                continue  # a day of a range run (checks/per_day.py): the range's own result alerts once
             evaluation = record.event.dagster_event.event_specific_data if record.event else None
             metadata = {k: getattr(v, "value", v) for k, v in (evaluation.metadata or {}).items()} \
                 if evaluation is not None else {}
             # every count the check recorded (rows checked, failing per rule, problems, days...)
             failing = {k: v for k, v in metadata.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-            run = instance.get_run_by_id(record.run_id)
             alerts.append({
                 "kind": "asset_check_failed",
                 "alert_id": f"check:{name}:{record.id}",

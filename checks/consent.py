@@ -16,6 +16,7 @@ import polars as pl
 from assets.metadata import table
 from assets.partitions import DAILY
 from checks.names import CONSENT_RULES, NO_COPIES_OF_EXCLUDED, NO_PII
+from checks.per_day import log_day_results
 from curation.corpus import not_earliest_copies
 from curation.eligibility import consent_state, evaluate_content, rule_failure_counts
 from curation.mentions import objector_identifiers
@@ -69,20 +70,23 @@ def recheck_corpus(corpus: pl.DataFrame, users: pl.DataFrame, notifications: pl.
         "snapshot and the current ledger (objections up to now). Fails with the count per rule "
         "and sample content_ids if any row should not be there; blocks everything downstream."),
 )
-def consent_rules_hold_now(filtered_corpus: pl.LazyFrame, users: pl.LazyFrame, ledger: LedgerResource,
-                           policy: PolicyResource, author_key: AuthorKeySecret) -> dg.AssetCheckResult:
+def consent_rules_hold_now(context: dg.AssetCheckExecutionContext, filtered_corpus: pl.LazyFrame,
+                           users: pl.LazyFrame, ledger: LedgerResource, policy: PolicyResource,
+                           author_key: AuthorKeySecret) -> dg.AssetCheckResult:
     rows = filtered_corpus.collect()
     store = ledger.open()
     now = datetime.now(UTC)
     per_rule, failing = recheck_corpus(
         rows, users.collect(), store.notifications(), store.objections(),
         policy_resource=policy, secret=author_key.key(), now=now)
+    failing_days = log_day_results(context, rows["day"], failing)
     return dg.AssetCheckResult(
         passed=failing.is_empty(),
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "rows_checked": rows.height,
             "rows_failing": failing.height,
+            "days_failing": failing_days,
             **{f"failing_{r}": int(n) for r, n in per_rule.iter_rows()},
             "failures_by_rule": table(per_rule),
             "sample_content_ids": ", ".join(failing["content_id"].head(SAMPLE_IDS).to_list()) or "none",
@@ -101,8 +105,8 @@ def consent_rules_hold_now(filtered_corpus: pl.LazyFrame, users: pl.LazyFrame, l
     description=("For every day: eligible + Σ excluded == valid raw rows, and the eligible count "
                  "equals the corpus rows of that day."),
 )
-def report_reconciles_with_raw(exclusion_report: pl.LazyFrame, raw: pl.LazyFrame,
-                               corpus: pl.LazyFrame) -> dg.AssetCheckResult:
+def report_reconciles_with_raw(context: dg.AssetCheckExecutionContext, exclusion_report: pl.LazyFrame,
+                               raw: pl.LazyFrame, corpus: pl.LazyFrame) -> dg.AssetCheckResult:
     reported = exclusion_report.group_by("day").agg(
         pl.col("rows").sum().cast(pl.Int64).alias("reported"),
         pl.col("rows").filter(pl.col("reason") == "eligible").sum().cast(pl.Int64).alias("eligible"))
@@ -114,6 +118,7 @@ def report_reconciles_with_raw(exclusion_report: pl.LazyFrame, raw: pl.LazyFrame
               .with_columns(pl.col("raw", "reported", "eligible", "corpus").fill_null(0))
               .collect())
     broken = joined.filter((pl.col("raw") != pl.col("reported")) | (pl.col("eligible") != pl.col("corpus")))
+    log_day_results(context, joined["day"], broken.select("day"), count_name="days")
     return dg.AssetCheckResult(
         passed=broken.is_empty(),
         metadata={
@@ -137,9 +142,11 @@ def report_reconciles_with_raw(exclusion_report: pl.LazyFrame, raw: pl.LazyFrame
         "message, an assistant reply), holds the same words earlier: a repost carries its first "
         "author's words. Re-derived from the persisted index, not from every raw day."),
 )
-def no_copies_of_excluded_content(filtered_corpus: pl.LazyFrame, store: DataStore) -> dg.AssetCheckResult:
+def no_copies_of_excluded_content(context: dg.AssetCheckExecutionContext, filtered_corpus: pl.LazyFrame,
+                                  store: DataStore) -> dg.AssetCheckResult:
     rows = filtered_corpus.select("content_id", "platform", "day").collect()
     found = not_earliest_copies(rows, str(store.path("dedup_index")))
+    log_day_results(context, rows["day"], found)
     return dg.AssetCheckResult(passed=found.is_empty(), metadata={
         "rows_checked": rows.height,
         "rows_failing": found.height,
@@ -155,9 +162,10 @@ def no_copies_of_excluded_content(filtered_corpus: pl.LazyFrame, store: DataStor
     description=("No validated e-mail, URL, IBAN, card, national id/tax number, IP address, phone "
                  "number or @handle remains in any corpus text (curation.pii.find_pii)."),
 )
-def no_pii_remains(filtered_corpus: pl.LazyFrame) -> dg.AssetCheckResult:
-    rows = filtered_corpus.select("content_id", "text").collect()
+def no_pii_remains(context: dg.AssetCheckExecutionContext, filtered_corpus: pl.LazyFrame) -> dg.AssetCheckResult:
+    rows = filtered_corpus.select("content_id", "day", "text").collect()
     found = find_pii(rows, "text")
+    log_day_results(context, rows["day"], found.select("content_id", "day"))
     by_type = found.select(pl.col("pii_types").explode()).group_by("pii_types").len() if found.height else None
     return dg.AssetCheckResult(passed=found.is_empty(), metadata={
         "rows_checked": rows.height,

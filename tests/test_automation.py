@@ -435,6 +435,31 @@ def failing_run(defs: dg.Definitions, instance: dg.DagsterInstance) -> dg.Execut
     return result
 
 
+def test_a_range_run_records_each_days_check_result(three_day_corpus) -> None:
+    """The UI's checks tab shows each day's own status and counts, not one skipped per day."""
+    defs, instance, _ = three_day_corpus
+    history = instance.event_log_storage.get_asset_check_execution_history
+    built = ["2025-04-01", "2025-04-02", "2025-04-03", "2025-04-05", "2025-04-09"]
+    for asset, check in (("filtered_corpus", "consent_rules_hold_now"), ("filtered_corpus", "no_pii_remains"),
+                         ("filtered_corpus", "no_copies_of_excluded_content"),
+                         ("exclusion_report", "report_reconciles_with_raw")):
+        records = history(dg.AssetCheckKey(dg.AssetKey(asset), check), limit=100)
+        by_day = {r.partition: r.status.value for r in records if r.partition}
+        assert {d: by_day.get(d) for d in built} == dict.fromkeys(built, "SUCCEEDED"), check
+    failing_run(defs, instance)
+    records = history(dg.AssetCheckKey(dg.AssetKey("filtered_corpus"), "consent_rules_hold_now"), limit=100)
+    latest: dict[str, dg.AssetCheckExecutionRecord] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        if record.partition:
+            latest[record.partition] = record
+    assert {d: latest[d].status.value for d in built} == {
+        "2025-04-01": "SUCCEEDED", "2025-04-02": "FAILED", "2025-04-03": "FAILED",
+        "2025-04-05": "SUCCEEDED", "2025-04-09": "SUCCEEDED"}
+    metadata = latest["2025-04-02"].event.dagster_event.event_specific_data.metadata  # type: ignore[union-attr]
+    assert (metadata["rows_checked"].value, metadata["rows_failing"].value) == (1, 1)
+    assert metadata["sample_content_ids"].value == "b-2025-04-02"
+
+
 def read_alerts(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -455,6 +480,7 @@ def test_one_alert_per_failed_check_and_run_across_ticks(three_day_corpus) -> No
     # because every corpus row is still the earliest copy of its words.
     assert sorted((a["asset"], a["check"]) for a in checks) == [("filtered_corpus", "consent_rules_hold_now")]
     assert checks[0]["failing_counts"]["failing_objected"] == 2
+    assert checks[0]["failing_counts"]["days_failing"] == 2  # bob's two days, one alert for the range
     assert checks[0]["failing_counts"]["rows_failing"] == 2 and "rows_failing=2" in checks[0]["summary"]
     assert checks[0]["link"] == f"http://127.0.0.1:3000/runs/{result.run_id}"  # absolute: works from Slack
     assert checks[0]["partition"] == "2025-04-01..2025-04-09"

@@ -85,11 +85,13 @@ def test_late_objection_fails_the_consent_check_and_reaches_other_peoples_days(t
 
 
 def test_pii_check_fails_on_unredacted_text() -> None:
-    clean = pl.LazyFrame({"content_id": ["a"], "text": ["call <PHONE> or mail <EMAIL>"]})
-    dirty = pl.LazyFrame({"content_id": ["a", "b"],
+    from datetime import date
+
+    clean = pl.LazyFrame({"content_id": ["a"], "day": [date(2025, 4, 1)], "text": ["call <PHONE> or mail <EMAIL>"]})
+    dirty = pl.LazyFrame({"content_id": ["a", "b"], "day": [date(2025, 4, 1)] * 2,
                           "text": ["mail me: x.y@example.com", "IBAN DE89 3704 0044 0532 0130 00 thanks"]})
-    assert no_pii_remains(clean).passed
-    failed = no_pii_remains(dirty)
+    assert no_pii_remains(dg.build_asset_check_context(), clean).passed
+    failed = no_pii_remains(dg.build_asset_check_context(), dirty)
     assert not failed.passed
     assert failed.metadata["rows_failing"].value == 2
     assert failed.metadata["failing_email"].value == 1 and failed.metadata["failing_iban"].value == 1
