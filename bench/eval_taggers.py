@@ -371,8 +371,12 @@ def _lid_varieties(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def tag_all(frame: pl.DataFrame) -> pl.DataFrame:
-    """Language id, then the dialect tagger, then the lid-only baseline columns."""
-    return _lid_varieties(tag_dialect(identify_language(frame)))
+    """Language id, then the lexicon dialect tagger (markers + lid.176, `use_model=False`:
+    the dialect heads trained on every UD line, see bench/train_taggers.py for their
+    held-out numbers), then the lid-only baseline columns."""
+    from curation.taggers.dialect import DialectConfig
+
+    return _lid_varieties(tag_dialect(identify_language(frame), config=DialectConfig(use_model=False)))
 
 
 def dialect_tables(root: Path, split: str) -> list[Table]:
@@ -760,8 +764,9 @@ def speed_tables(root: Path, split: str) -> list[Table]:
     table.notes.append(
         "Mean reply length about 110 characters; single process on a shared 2-core machine, "
         "so expect ±30 %. tag_dialect includes the second lid.176 call for per-label "
-        "probabilities on rows with dialect mass >= 0.05; tag_dialect and tag_humor each "
-        "featurise the text for the model (hashed byte n-grams, numpy)."
+        "probabilities on rows with dialect mass >= 0.05; tag_dialect and tag_humor both "
+        "need the model's features (hashed byte n-grams, numpy), computed once and shared "
+        "through a one-entry cache."
     )
     return [table]
 

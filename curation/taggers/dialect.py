@@ -500,12 +500,13 @@ def _model_columns(work: pl.DataFrame, column: str) -> pl.DataFrame:
     """`ROW`, `m_dialect`, `dialect_prob`, `variety`, `variety_prob`, `m_variety`.
 
     `dialect_prob` is the calibrated probability that a German- or Italian-labelled row
-    is dialect (1 - P(standard)); `m_dialect` names the head's dialect when its own
-    probability reaches the head's precision-0.80 threshold. `variety` is the variety
+    is dialect (1 - P(standard)); `m_dialect` names the head's most probable dialect
+    when `dialect_prob` reaches the head's threshold (precision 0.80 for a corpus with 5 %
+    dialect rows, bench/TAGGERS.md). `variety` is the variety
     head's class (with `variety_prob`, calibrated) for rows of its languages, and
     `m_variety` the class when it may name a `dialect` and reaches its threshold.
     """
-    from curation.taggers.model import featurize, load_model, subset_rows
+    from curation.taggers.model import featurize_cached, load_model, subset_rows
 
     model = load_model()
     n = work.height
@@ -518,9 +519,8 @@ def _model_columns(work: pl.DataFrame, column: str) -> pl.DataFrame:
     covered = set().union(*DIALECT_HEAD_LANGUAGES.values(), *VARIETY_HEAD_LANGUAGES.values())
     rows_all = np.flatnonzero(np.isin(langs, list(covered)))
     if rows_all.size:
-        feats = featurize(work.get_column(column).gather(rows_all))
-        position = np.full(n, -1, dtype=np.int64)
-        position[rows_all] = np.arange(rows_all.size)
+        feats = featurize_cached(work.get_column(column))  # all rows: tag_humor reuses them
+        position = np.arange(n)
         for heads, kind in ((DIALECT_HEAD_LANGUAGES, "dialect"), (VARIETY_HEAD_LANGUAGES, "variety")):
             for lang, labels in heads.items():
                 rows = np.flatnonzero(np.isin(langs, list(labels)))
@@ -533,9 +533,12 @@ def _model_columns(work: pl.DataFrame, column: str) -> pl.DataFrame:
                 limits = np.array([head.thresholds.get(c, 2.0) for c in head.classes])[pred]
                 named = prob >= limits
                 if kind == "dialect":
-                    standard = head.proba(sub)[:, 0]
-                    dialect_prob[rows] = 1.0 - standard
-                    m_dialect[rows] = np.where(named & (pred != 0), names, None)
+                    # one threshold on P(not standard); the most probable dialect is named
+                    full = head.proba(sub)
+                    dialect_prob[rows] = 1.0 - full[:, 0]
+                    best = np.array(head.classes, dtype=object)[1 + full[:, 1:].argmax(axis=1)]
+                    named = dialect_prob[rows] >= head.thresholds.get("dialect", 2.0)
+                    m_dialect[rows] = np.where(named, best, None)
                 else:
                     variety[rows] = names
                     variety_prob[rows] = prob

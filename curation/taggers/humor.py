@@ -169,10 +169,10 @@ def _cue_hits(work: pl.DataFrame, tokens: pl.DataFrame, cues: pl.DataFrame) -> p
 
 def irony_probability(texts: pl.Series) -> pl.Series:
     """The irony head's calibrated probability per text (0..1), as `humor_score`."""
-    from curation.taggers.model import featurize, load_model
+    from curation.taggers.model import featurize_cached, load_model
 
     head = load_model().head("irony")
-    return pl.Series("humor_score", head.proba(featurize(texts))[:, 1], dtype=pl.Float64)
+    return pl.Series("humor_score", head.proba(featurize_cached(texts))[:, 1], dtype=pl.Float64)
 
 
 def model_thresholds() -> tuple[float, float]:

@@ -150,6 +150,26 @@ def featurize(texts: pl.Series | list[str], bits: int = DEFAULT_BITS) -> Feature
     return Features(row, col, scale[row], n_rows)
 
 
+_CACHE: list[tuple[bytes, int, Features]] = []
+"""The last text column featurised (a digest of its polars hashes) and its features:
+`tag_dialect` and `tag_humor` run on the same column one after the other."""
+
+
+def featurize_cached(texts: pl.Series, bits: int = DEFAULT_BITS) -> Features:
+    """`featurize`, reusing the previous call's result when the column is the same texts
+    in the same order (checked by a BLAKE2 digest of the per-row hashes and the length)."""
+    import hashlib
+
+    digest = hashlib.blake2b(
+        texts.cast(pl.String).fill_null("\x00null").hash(seed=17).to_numpy().tobytes(), digest_size=20
+    ).digest()
+    if _CACHE and _CACHE[0][0] == digest and _CACHE[0][1] == bits and _CACHE[0][2].n_rows == len(texts):
+        return _CACHE[0][2]
+    features = featurize(texts, bits)
+    _CACHE[:] = [(digest, bits, features)]
+    return features
+
+
 def subset_rows(features: Features, rows: np.ndarray) -> Features:
     """The features of the given rows (sorted unique indices), renumbered 0..len(rows)-1."""
     mapping = np.full(features.n_rows, -1, dtype=np.int64)
