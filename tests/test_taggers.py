@@ -320,11 +320,14 @@ def test_model_is_loaded_small_attributed_and_returns_probabilities() -> None:
 
 
 def test_features_do_not_depend_on_the_batch() -> None:
+    def live(features, row: int) -> list[tuple[int, float]]:
+        mask = (features.row == row) & (features.val > 0)
+        return sorted(zip(features.col[mask].tolist(), np.round(features.val[mask], 6).tolist(), strict=True))
+
     alone = featurize(["Grüezi mitenand, wie gahts?"])
     batch = featurize(["something else first", "Grüezi mitenand, wie gahts?", ""])
-    assert sorted(alone.col.tolist()) == sorted(batch.col[batch.row == 1].tolist())
-    assert np.allclose(sorted(alone.val), sorted(batch.val[batch.row == 1]))
-    assert int((batch.row == 2).sum()) == 0
+    assert live(alone, 0) == live(batch, 1) and len(live(alone, 0)) > 50
+    assert live(batch, 2) == []  # an empty text has no feature with a value
 
 
 def test_training_is_deterministic() -> None:
@@ -586,5 +589,8 @@ def test_feature_cache_only_reuses_the_same_texts_in_the_same_order() -> None:
     assert featurize_cached(texts.clone()) is first
     swapped = featurize_cached(texts.reverse())
     assert swapped is not first
-    assert sorted(swapped.col[swapped.row == 0].tolist()) == []
-    assert sorted(swapped.col[swapped.row == 2].tolist()) == sorted(first.col[first.row == 0].tolist())
+    assert float(swapped.val[swapped.row == 0].sum()) == 0.0  # the null text
+    def live(f, row):
+        return sorted(f.col[(f.row == row) & (f.val > 0)].tolist())
+
+    assert live(swapped, 2) == live(first, 0)

@@ -96,7 +96,8 @@ def _mix(h: np.ndarray, bits: int) -> np.ndarray:
 def featurize(texts: pl.Series | list[str], bits: int = DEFAULT_BITS) -> Features:
     """Hashed features of each text (texts empty after the view get none).
 
-    Rows are not sorted: every consumer reduces with `np.bincount`.
+    Rows are not sorted: every consumer reduces with `np.bincount`. N-grams that span two
+    rows (and word bigrams across rows) are kept with value 0, so they change no score.
     """
     series = texts if isinstance(texts, pl.Series) else pl.Series(texts, dtype=pl.String)
     view = model_view(series)
@@ -113,7 +114,9 @@ def featurize(texts: pl.Series | list[str], bits: int = DEFAULT_BITS) -> Feature
     b32 = buf.astype(np.uint32) + np.uint32(1)
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    # byte n-grams: h_n(i) = h_(n-1)(i) * M + b(i + n - 1), one multiply-add per order
+    keep: list[np.ndarray] = []
+    # byte n-grams: h_n(i) = h_(n-1)(i) * M + b(i + n - 1), one multiply-add per order;
+    # n-grams across a row separator stay in place with value 0 (cheaper than dropping them)
     h = b32.copy()
     for order in range(2, MAX_N + 1):
         if n < order:
@@ -123,8 +126,9 @@ def featurize(texts: pl.Series | list[str], bits: int = DEFAULT_BITS) -> Feature
         ok = sep_count[order : order + width] == sep_count[:width]
         if order == 2:
             ok &= ~((buf[:width] == 32) & (buf[1 : 1 + width] == 32))
-        rows.append(row_of[:width][ok])
-        cols.append(_mix(h[ok] ^ np.uint32(order), bits))
+        rows.append(row_of[:width])
+        cols.append(_mix(h ^ np.uint32(order), bits))
+        keep.append(ok)
     # words: runs of letters, digits, apostrophes and non-ASCII bytes
     is_word = (((buf >= 97) & (buf <= 122)) | (buf == 48) | (buf == 39) | (buf >= 128)) & ~sep
     edge = np.diff(is_word.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
@@ -139,15 +143,18 @@ def featurize(texts: pl.Series | list[str], bits: int = DEFAULT_BITS) -> Feature
         w_row = row_of[w_start]
         rows.append(w_row)
         cols.append(_mix(wh, bits))
+        keep.append(np.ones(w_row.size, dtype=bool))
         same = w_row[1:] == w_row[:-1]
         bh = wh[:-1] * _BIGRAM + wh[1:]
-        rows.append(w_row[1:][same])
-        cols.append(_mix(bh[same], bits))
+        rows.append(w_row[1:])
+        cols.append(_mix(bh, bits))
+        keep.append(same)
     row = np.concatenate(rows)
     col = np.concatenate(cols)
-    totals = np.bincount(row, minlength=n_rows).astype(np.float32)
+    valid = np.concatenate(keep)
+    totals = np.bincount(row, weights=valid, minlength=n_rows).astype(np.float32)
     scale = (1.0 / np.sqrt(np.maximum(totals, 1.0))).astype(np.float32)
-    return Features(row, col, scale[row], n_rows)
+    return Features(row, col, scale[row] * valid, n_rows)
 
 
 _CACHE: list[tuple[bytes, int, Features]] = []
