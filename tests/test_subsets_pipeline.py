@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from assets.subsets import GUARD_KEYS, SubsetSettings, guard_and_balance, select_subsets, tag_corpus
+from assets.subsets import GUARD_KEYS, HUMOR_THRESHOLD, SubsetSettings, guard_and_balance, select_subsets, tag_corpus
 from checks.subsets import SUBSETS
 from curation.balance import k_author_groups
 from definitions import build_definitions
@@ -64,7 +64,14 @@ def test_subsets_hold_the_tagged_corpus_rows(tmp_path: Path) -> None:
     assert "p-idiom" in idioms["content_id"].to_list()
     assert any("break_the_ice" in i for i in idioms.filter(pl.col("content_id") == "p-idiom")["idioms"].item())
     humor = read(tmp_path, "humor_subset")
-    assert "p-joke" in humor["content_id"].to_list() and "p-plain" not in humor["content_id"].to_list()
+    # humor_score is the irony model's probability; the subset keeps the rows at or above its
+    # precision-0.80 threshold (bench/TAGGERS.md), which laughter alone does not reach
+    assert "p-plain" not in humor["content_id"].to_list()
+    assert humor.filter(pl.col("humor_score") < HUMOR_THRESHOLD).is_empty()
+    tagged = tag_corpus(read(tmp_path, "filtered_corpus"))
+    scores = dict(zip(tagged["content_id"], tagged["humor_score"], strict=True))
+    assert set(humor["content_id"]) == {c for c, s in scores.items() if s >= HUMOR_THRESHOLD}
+    assert all(0.0 <= s <= 1.0 for s in scores.values())
     local = read(tmp_path, "local_knowledge_subset")
     assert local["content_id"].to_list() == ["p-local"]  # the French author's Munich is not local
     assert {e["entity"] for e in local["own_country_entities"].item()} >= {"Munich", "Hamburg"}
@@ -115,7 +122,9 @@ def test_generated_sample_subsets_keep_k_authors(tmp_path: Path, items: int, use
                 for m in result.get_asset_materialization_events()}
     for subset in SUBSETS:
         written = read(tmp_path, subset)
-        assert written.height > 0 and below_k(written, k).is_empty(), subset
+        # humor_subset may be empty: its precision-0.80 threshold keeps ~1 % of ironic rows
+        # (bench/TAGGERS.md), and the generated texts are short stock phrases
+        assert (written.height > 0 or subset == "humor_subset") and below_k(written, k).is_empty(), subset
         meta = {key: value.value for key, value in metadata[subset].items()}
         dropped = sum(v for key, v in meta.items() if key.startswith("dropped_"))
         assert meta["rows_tagged"] == written.height + dropped, "every tagged row is written or counted dropped"
