@@ -276,7 +276,7 @@ def report_markdown(report: Mapping[str, Any], query: SubjectQuery | None = None
     text = _markdown(report)
     if query is not None:
         for value in sorted({v.strip() for v in vars(query).values() if v.strip()}, key=len, reverse=True):
-            text = text.replace(value, "<subject>")
+            text = text.replace(value, "[subject]")
     return text
 
 

@@ -63,6 +63,11 @@ SENSORS = """{ sensorsOrError(repositorySelector: {repositoryLocationName: "cons
 STOP_SENSOR = """mutation($origin: String!, $selector: String!) {
   stopSensor(jobOriginId: $origin, jobSelectorId: $selector) {
     __typename ... on PythonError { message } } }"""
+LAUNCH_REPORT = """mutation($config: RunConfigData!) {
+  launchRun(executionParams: {selector: {repositoryLocationName: "consentry", repositoryName: "__repository__",
+    jobName: "subject_report_job"}, runConfigData: $config}) {
+    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } } } }"""
 CHECK_EXECUTIONS = """query($check: String!, $partition: String!) {
   assetCheckExecutions(assetKey: {path: ["filtered_corpus"]}, checkName: $check,
                        partition: $partition, limit: 20) {
@@ -260,6 +265,34 @@ def screenshot_checks(page, expect, run_id: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / "filtered-corpus-checks.png"))
 
 
+def launch_subject_report(url: str, log: Path, user_id: str) -> str:
+    """The privacy officer's report, launched as the launchpad would (run config with a user id)."""
+    config = {"ops": {"subject_report": {"config": {"user_id": user_id}}}}
+    launched = gql(url, LAUNCH_REPORT, {"config": config})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+
+    def finished():
+        current = next((r for r in runs(url) if r["runId"] == run_id), None)
+        return current if current and current["status"] in TERMINAL else None
+
+    assert poll(f"subject report {run_id}", 120, finished, log, interval=2)["status"] == "SUCCESS"
+    return run_id
+
+
+def screenshot_subject_report(page, expect, run_id: str) -> None:
+    """The report's Markdown, opened from the run's output event, names the status, not the id."""
+    page.goto(f"/runs/{run_id}")
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+    page.get_by_text("[Show Markdown]").first.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Subject report: eligible")).to_be_visible()
+    expect(dialog.get_by_text("Objection and notification history", exact=False).first).to_be_visible()
+    expect(dialog.get_by_text("n-[subject]", exact=True)).to_be_visible()  # notification n-carol, id masked
+    expect(dialog.get_by_text("carol")).to_have_count(0)
+    page.screenshot(path=str(SCREENSHOTS / "subject-report.png"))
+
+
 def failure_artifacts(page, folder: Path) -> None:
     """What the browser showed when the test failed: a screenshot and the accessibility tree."""
     try:
@@ -340,6 +373,9 @@ def test_graph_and_one_partition_from_the_ui(tmp_path: Path,
                     assert_checks_passed(url, run_id)
 
                     screenshot_checks(page, expect, run_id)
+
+                    report_run = launch_subject_report(url, log, "carol")
+                    screenshot_subject_report(page, expect, report_run)
                 except BaseException:
                     failure_artifacts(page, tmp_path)
                     raise
