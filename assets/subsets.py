@@ -20,6 +20,7 @@ from assets.partitions import DAILY, SINGLE_RUN
 from curation.balance import BalanceConfig, guarded_balance
 from curation.local_knowledge import ENTITY_DTYPE, tag_local_knowledge
 from curation.taggers import tag_dialect, tag_humor, tag_idioms
+from curation.taggers.dialect import variety_legend
 from curation.taggers.humor import model_thresholds
 from resources import PolicyResource
 
@@ -178,7 +179,10 @@ def corpus_subsets(context: dg.AssetExecutionContext, config: SubsetSettings, fi
                   .sort("rows", descending=True).head(20))
     extra = {
         "dialect_subset": {"by_country_and_dialect": _per_country(subsets["dialect_subset"], "dialect"),
-                           "dialects": subsets["dialect_subset"]["dialect"].n_unique()},
+                           "dialects": subsets["dialect_subset"]["dialect"].n_unique(),
+                           "legend": table(variety_legend(
+                               subsets["dialect_subset"]["dialect"].drop_nulls().to_list()
+                               + subsets["dialect_subset"]["variety"].drop_nulls().to_list()))},
         "idiom_subset": {"top_idioms": table(top_idioms),
                          "by_country_and_language": _per_country(subsets["idiom_subset"], "language")},
         "humor_subset": {"humor_score_histogram_all_rows": _histogram(tagged["humor_score"]),

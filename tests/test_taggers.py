@@ -594,3 +594,15 @@ def test_feature_cache_only_reuses_the_same_texts_in_the_same_order() -> None:
         return sorted(f.col[(f.row == row) & (f.val > 0)].tolist())
 
     assert live(swapped, 2) == live(first, 0)
+
+
+def test_the_variety_legend_names_every_code_a_subset_can_carry() -> None:
+    from curation.taggers.dialect import MODEL_VARIETY_NAMES, variety_legend, varieties
+
+    codes = [*varieties()["code"].to_list(), *MODEL_VARIETY_NAMES, "xx-new"]
+    legend = variety_legend([*codes, "gsw"])  # repeated codes appear once
+    assert legend.height == len(set(codes))
+    named = dict(zip(legend["code"].to_list(), legend["name"].to_list(), strict=True))
+    assert named["gsw"].startswith("Swiss German") and named["es-419"] == "Latin American Spanish"
+    assert named["xx-new"] == "(unknown code)"
+    assert (legend.filter(pl.col("code") != "xx-new")["name"] != "(unknown code)").all()

@@ -226,6 +226,27 @@ def varieties() -> pl.DataFrame:
     return load_lexicon().varieties.drop("order")
 
 
+# Classes of the regional-variety model that the lexicon file does not name.
+MODEL_VARIETY_NAMES: dict[str, tuple[str, str]] = {
+    "de-DE": ("German as written in Germany", "de"), "de-CH": ("Swiss Standard German", "de"),
+    "en-GB": ("British English", "en"), "en-other": ("English, not British or Irish", "en"),
+    "es-ES": ("Spanish as written in Spain", "es"), "es-419": ("Latin American Spanish", "es"),
+    "pt-PT": ("European Portuguese", "pt"), "pt-BR": ("Brazilian Portuguese", "pt"),
+    "fr-FR": ("French as written in France", "fr"),
+}
+
+
+def variety_legend(codes: list[str]) -> pl.DataFrame:
+    """Code → name, language, kind for the given codes (the UI's legend of a subset's tags);
+    a code neither the lexicon nor the model names says so rather than vanish."""
+    model = pl.DataFrame([{"code": c, "name": n, "language": lang, "kind": "regional (model class)"}
+                          for c, (n, lang) in MODEL_VARIETY_NAMES.items()])
+    known = pl.concat([varieties().select("code", "name", "language", "kind"), model]).unique("code", keep="first")
+    wanted = pl.DataFrame({"code": sorted(set(codes))}, schema={"code": pl.String})
+    return wanted.join(known, on="code", how="left").with_columns(
+        pl.col("name").fill_null("(unknown code)"), pl.col("language").fill_null("-"), pl.col("kind").fill_null("-"))
+
+
 # --- lid.176 per-label probabilities ---------------------------------------------------
 
 
