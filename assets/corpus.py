@@ -13,7 +13,14 @@ import polars as pl
 
 from assets.metadata import column_schema, markdown_preview, table
 from assets.partitions import DAILY, SINGLE_RUN
-from curation.corpus import OUTCOMES, CurationConfig, curate_from_index, earliest_copies_elsewhere, prepare_text
+from curation.corpus import (
+    OUTCOMES,
+    CurationConfig,
+    curate_from_index,
+    earliest_copies_elsewhere,
+    exclusion_table,
+    prepare_text,
+)
 from curation.dedup_index import cluster_assignments
 from curation.dedup_index import update as update_index
 from curation.eligibility import MENTIONS_OBJECTOR, evaluate_content
@@ -210,7 +217,10 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     authors = index.filter(~pl.col("author_key").str.starts_with(MENTION_SUBJECT_PREFIX))["author_key"]
     excluded = outcomes.height - corpus.height
     by_reason = report.group_by("reason").agg(pl.col("rows").sum()).sort("rows", descending=True)
-    by_reason_platform = report.pivot("platform", index="reason", values="rows", aggregate_function="sum").fill_null(0)
+    by_reason_platform = exclusion_table(report)
+    by_day = (outcomes.group_by("day").agg(pl.len().alias("rows_judged"),
+                                           (pl.col("reason") == OUTCOMES[0]).sum().alias("rows_eligible"))
+              .with_columns((pl.col("rows_judged") - pl.col("rows_eligible")).alias("rows_excluded")).sort("day"))
     single = len(keys) == 1
     corpus_parts = split_by_day(corpus, keys, CORPUS_SCHEMA)
     report_parts = split_by_day(report, keys, REPORT_SCHEMA)
@@ -233,6 +243,8 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
             "rows_excluded": excluded,
             **{f"excluded_{r}": int(by_reason.filter(pl.col("reason") == r)["rows"].sum()) for r in OUTCOMES[1:]},
             "exclusions_by_reason_and_platform": table(by_reason_platform),
+            # a range run's totals repeat on every day's materialization: this table splits them
+            "rows_by_day": table(by_day, limit=400),
             # rule 8: items each non-user objection removed (submission ids, never identifiers)
             "non_user_objections_applied": objectors["submission_id"].n_unique(),
             "items_removed_by_non_user_objection": table(removed_by_objection.head(50))
@@ -260,7 +272,7 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
             "dagster/row_count": report.height,
             "rows_judged": outcomes.height,
             "rows_eligible": corpus.height,
-            "by_reason": table(by_reason),
+            "by_reason": table(by_reason_platform),
             **common,
         },
     )

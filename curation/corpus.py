@@ -212,3 +212,22 @@ def not_earliest_copies(corpus: pl.DataFrame, index_dir: str) -> pl.DataFrame:
             .filter(~pl.col("is_earliest").fill_null(False))
             .select("content_id", "platform", "day", pl.col("earliest_platform").alias("first_platform"),
                     pl.col("earliest_content_id").alias("first_content_id")))
+
+
+def exclusion_table(report: pl.DataFrame) -> pl.DataFrame:
+    """The exclusion report as people read it: one row per outcome in the order the rules
+    decide (eligible first), rows per platform, the total and its share of all rows judged,
+    and a closing `total` row. `report`: rows of `reason`, `platform`, `rows`."""
+    judged = int(report["rows"].sum() or 0)
+    order = pl.DataFrame({"reason": list(OUTCOMES), "rule_order": list(range(len(OUTCOMES)))})
+    platforms = sorted(report["platform"].unique().to_list())
+    wide = (report.group_by("reason", "platform").agg(pl.col("rows").sum().cast(pl.Int64))
+            .pivot("platform", index="reason", values="rows").fill_null(0)) if report.height else \
+        pl.DataFrame(schema={"reason": pl.String})
+    rows = (wide.join(order, on="reason", how="left")
+            .with_columns(pl.sum_horizontal(platforms).alias("total") if platforms else pl.lit(0).alias("total"))
+            .sort("rule_order", nulls_last=True).drop("rule_order"))
+    total_row = pl.DataFrame({"reason": ["total"], **{p: [int(rows[p].sum())] for p in platforms},
+                              "total": [judged]}, schema=rows.schema)
+    return pl.concat([rows, total_row]).with_columns(
+        (pl.col("total") / judged if judged else pl.lit(0.0)).round(4).alias("share"))

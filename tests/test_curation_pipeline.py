@@ -121,3 +121,20 @@ def test_the_copy_check_finds_a_corpus_row_that_is_not_the_earliest_copy(tmp_pat
     assert found["day"].to_list() == [date(2025, 4, 2)]
     unknown = pl.DataFrame({"content_id": ["x"], "platform": ["facebook"], "day": [date(2025, 5, 1)]})
     assert not_earliest_copies(unknown, str(tmp_path))["content_id"].to_list() == ["x"]  # fail closed
+
+
+def test_the_exclusion_table_lists_outcomes_in_rule_order_with_totals_and_shares() -> None:
+    from curation.corpus import OUTCOMES, exclusion_table
+
+    report = pl.DataFrame({"reason": ["duplicate", "eligible", "objected", "eligible", "not_public_source"],
+                           "platform": ["facebook", "facebook", "instagram", "instagram", "facebook"],
+                           "rows": [2, 5, 1, 3, 1]})
+    table = exclusion_table(report)
+    reasons = table["reason"].to_list()
+    assert reasons[-1] == "total" and reasons[0] == "eligible"
+    assert reasons[:-1] == sorted(reasons[:-1], key=OUTCOMES.index)  # rule order, not by count
+    row = dict(zip(reasons, table.iter_rows(named=True), strict=True))
+    assert (row["eligible"]["facebook"], row["eligible"]["instagram"], row["eligible"]["total"]) == (5, 3, 8)
+    assert row["total"]["total"] == 12 and row["total"]["share"] == 1.0
+    assert row["objected"]["share"] == round(1 / 12, 4)
+    assert exclusion_table(report.head(0))["reason"].to_list() == ["total"]

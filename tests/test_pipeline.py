@@ -174,3 +174,17 @@ def test_late_objection_fails_the_check_and_blocks_downstream(built) -> None:
     assert evaluation.metadata["failing_objected"].value == 3  # fb-1, fb-14 and ai-1
     assert "fb-1" in evaluation.metadata["sample_content_ids"].value
     assert runs_of_downstream == [control.run_id], "downstream ran after a failed blocking check"
+
+
+def test_a_range_build_shows_each_days_counts_and_the_exclusions_in_rule_order(built) -> None:
+    _, instance, tmp_path, result = built
+    assert result.success
+    event = instance.get_latest_materialization_event(dg.AssetKey("filtered_corpus"))
+    metadata = event.asset_materialization.metadata  # type: ignore[union-attr]
+    by_day = {r.data["day"]: r.data for r in metadata["rows_by_day"].value.records}  # type: ignore[union-attr]
+    report = read_asset(tmp_path, "exclusion_report")
+    expected = {str(d): int(n) for d, n in report.group_by("day").agg(pl.col("rows").sum()).iter_rows()}
+    assert {d: r["rows_judged"] for d, r in by_day.items()} == expected
+    assert sum(r["rows_eligible"] for r in by_day.values()) == metadata["dagster/row_count"].value
+    reasons = [r.data["reason"] for r in metadata["exclusions_by_reason_and_platform"].value.records]  # type: ignore
+    assert reasons[0] == "eligible" and reasons[-1] == "total"
