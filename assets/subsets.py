@@ -18,6 +18,7 @@ from assets.corpus import CORPUS_SCHEMA, split_by_day
 from assets.metadata import column_schema, table
 from assets.partitions import DAILY, SINGLE_RUN
 from curation.balance import BalanceConfig, guarded_balance
+from curation.humor_report import humor_by_country, humor_chart
 from curation.local_knowledge import ENTITY_DTYPE, tag_local_knowledge
 from curation.taggers import tag_dialect, tag_humor, tag_idioms
 from curation.taggers.dialect import variety_legend
@@ -175,6 +176,7 @@ def corpus_subsets(context: dg.AssetExecutionContext, config: SubsetSettings, fi
     balance_meta = {}
     for name in list(subsets):
         subsets[name], balance_meta[name] = guard_and_balance(subsets[name], config, k)
+    humor_report = humor_by_country(tagged, k)
     top_idioms = (subsets["idiom_subset"].select(pl.col("idioms").explode()).group_by("idioms").len("rows")
                   .sort("rows", descending=True).head(20))
     extra = {
@@ -187,11 +189,9 @@ def corpus_subsets(context: dg.AssetExecutionContext, config: SubsetSettings, fi
                          "by_country_and_language": _per_country(subsets["idiom_subset"], "language")},
         "humor_subset": {"humor_score_histogram_all_rows": _histogram(tagged["humor_score"]),
                          "sarcastic_rows": int(subsets["humor_subset"]["sarcasm"].sum()),
-                         "humor_and_sarcasm_by_country": table(
-                             subsets["humor_subset"].group_by("country").agg(
-                                 pl.len().alias("rows"), pl.col("humor_score").mean().round(3).alias("mean_score"),
-                                 pl.col("sarcasm").mean().round(3).alias("sarcasm_share"))
-                             .sort("rows", descending=True))},
+                         # over all tagged rows, cells of >= k authors only (curation/humor_report.py)
+                         "humor_by_country": table(humor_report, limit=300),
+                         "humor_by_country_chart": dg.MetadataValue.md(humor_chart(humor_report))},
         "local_knowledge_subset": {"by_country_and_type": table(
             subsets["local_knowledge_subset"].select("country", "own_country_entities")
             .explode("own_country_entities")

@@ -59,6 +59,11 @@ def test_subsets_hold_the_tagged_corpus_rows(tmp_path: Path) -> None:
     assert failed == []
     dialect = read(tmp_path, "dialect_subset")
     assert dialect["content_id"].to_list() == ["p-swiss"]
+    materialized = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()]
+    metadata = {m.asset_key.to_user_string(): m.metadata for m in materialized}
+    legend = {r.data["code"]: r.data["name"] for r in metadata["dialect_subset"]["legend"].records}
+    assert legend["gsw"].startswith("Swiss German")
+    assert "humor_by_country" in metadata["humor_subset"] and "humor_by_country_chart" in metadata["humor_subset"]
     assert dialect["dialect"].to_list() == ["gsw"] and dialect["dialect_evidence"].list.len().item() > 0
     idioms = read(tmp_path, "idiom_subset")
     assert "p-idiom" in idioms["content_id"].to_list()
