@@ -139,7 +139,7 @@ def report_reconciles_with_raw(exclusion_report: pl.LazyFrame, raw: pl.LazyFrame
 )
 def no_copies_of_excluded_content(filtered_corpus: pl.LazyFrame, store: DataStore) -> dg.AssetCheckResult:
     rows = filtered_corpus.select("content_id", "platform", "day").collect()
-    found = not_earliest_copies(rows, str(store.path("dedup_index")))
+    found = not_earliest_copies(rows, str(store.state_path("dedup_index")))
     return dg.AssetCheckResult(passed=found.is_empty(), metadata={
         "rows_checked": rows.height,
         "rows_failing": found.height,
