@@ -14,7 +14,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,cluster]"
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -23,7 +23,6 @@ run: $(STAMP)
 # make run-cluster: the same build on a local Ray head + 2 workers, PostgreSQL and a moto S3 endpoint,
 # all on 127.0.0.1 and stopped afterwards; prints the release (docs/DEPLOYMENT.md).
 run-cluster: $(STAMP) cluster-deps
-	$(PY) -m pip install --quiet -e ".[dev,cluster]"
 	$(PY) -m automation.cluster
 
 # Debian's PostgreSQL server binaries (initdb, pg_ctl) for the cluster build and the ledger tests.

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,8 +137,8 @@ def local_ray(workers: int, temp_root: Path) -> Iterator[RayCluster]:
 
     ray = str(Path(sys.executable).with_name("ray"))
     gcs_port, dashboard_port = free_port(), free_port()
-    temp = temp_root / "ray"
-    temp.mkdir(parents=True, exist_ok=True)
+    # Ray's socket paths live under its temp dir and must stay under 108 bytes (AF_UNIX): a short one.
+    temp = Path(tempfile.mkdtemp(prefix="cray-", dir="/tmp"))
     logs = temp_root / "ray-logs"
     logs.mkdir(exist_ok=True)
     procs: list[subprocess.Popen] = []
@@ -162,6 +163,7 @@ def local_ray(workers: int, temp_root: Path) -> Iterator[RayCluster]:
     finally:
         for proc in reversed(procs):
             _stop_group(proc)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _wait(ready, timeout: float, procs: Sequence[subprocess.Popen], what: str) -> None:
