@@ -284,6 +284,12 @@ def local_cluster(workers: int, work: Path) -> Iterator[dict[str, str]]:
         yield env
 
 
+def _forget_s3_clients() -> None:
+    import fsspec
+
+    fsspec.get_filesystem_class("s3").clear_instance_cache()
+
+
 def run_cluster(landing: Path, workers: int, as_of: str, work: Path) -> dict[str, object]:
     """Upload `landing`, build on the local cluster, return the release summary and timings."""
     import polars as pl
@@ -296,6 +302,7 @@ def run_cluster(landing: Path, workers: int, as_of: str, work: Path) -> dict[str
     with local_cluster(workers, work) as env:
         saved = dict(os.environ)
         os.environ.update(env)  # this process reads the instance and S3 too
+        _forget_s3_clients()  # s3fs caches clients per process: an earlier endpoint would be reused
         try:
             print(f"uploaded {upload_folder(landing, env['CONSENTRY_LANDING'])} landing files to "
                   f"{env['CONSENTRY_LANDING']}", flush=True)
@@ -313,6 +320,7 @@ def run_cluster(landing: Path, workers: int, as_of: str, work: Path) -> dict[str
         finally:
             os.environ.clear()
             os.environ.update(saved)
+            _forget_s3_clients()
 
 
 def stop_on_sigterm() -> None:
