@@ -9,18 +9,31 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test eval ui intake lint clean browser-deps
+.PHONY: run run-cluster cluster-deps test eval ui intake lint clean browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,cluster]"
 	@touch $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m automation.full_build
 
-test: $(STAMP) browser-deps
+# make run-cluster: the same build on a local Ray head + 2 workers, PostgreSQL and a moto S3 endpoint,
+# all on 127.0.0.1 and stopped afterwards; prints the release (docs/DEPLOYMENT.md).
+run-cluster: $(STAMP) cluster-deps
+	$(PY) -m automation.cluster
+
+# Debian's PostgreSQL server binaries (initdb, pg_ctl) for the cluster build and the ledger tests.
+cluster-deps:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "cluster-deps: PostgreSQL server binaries already installed"; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; \
+	fi
+
+test: $(STAMP) browser-deps cluster-deps
 	$(PY) -m pytest
 
 EVAL_DATA ?= $(CURDIR)/../shared/eval-data

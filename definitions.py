@@ -46,17 +46,21 @@ def resources_from_environment() -> dict[str, object]:
     installation's generated key file is used (`curation.keyfile`).
     """
     data_root = os.environ.get("CONSENTRY_DATA", "data")
+    # The dedup index (and a default SQLite ledger) need a POSIX folder: with an s3:// data root
+    # CONSENTRY_STATE names it (docs/DEPLOYMENT.md).
+    state_root = os.environ.get("CONSENTRY_STATE", "")
     configured_key = bool(os.environ.get(KEY_ENV))
     return {**build_resources(
         landing_root=os.environ.get("CONSENTRY_LANDING", os.path.join(data_root, "landing")),
         data_root=data_root,
+        state_root=state_root,
         ledger_url=dg.EnvVar(LEDGER_URL_ENV) if os.environ.get(LEDGER_URL_ENV) else None,
         as_of=os.environ.get("CONSENTRY_AS_OF", ""),
         purge_alert_after_minutes=float(os.environ.get("CONSENTRY_PURGE_ALERT_MINUTES", "30")),
         release_after_purge=os.environ.get("CONSENTRY_RELEASE_AFTER_PURGE", "1") not in ("0", "false", "no"),
         author_key=dg.EnvVar(KEY_ENV) if configured_key else None,
         author_key_file=None if configured_key else str(default_key_file(os.environ)),
-    ), "alerts": alert_sink_from_environment(data_root)}
+    ), "alerts": alert_sink_from_environment(state_root or data_root)}
 
 
 def build_definitions(resources: dict[str, object]) -> dg.Definitions:

@@ -166,7 +166,7 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
         pl.col("created_at").dt.date().alias("day")).collect()
     config = CurationConfig()
     candidates, pii_counts = prepare_text(evaluated)
-    index_dir = str(store.path("dedup_index"))
+    index_dir = str(store.state_path("dedup_index"))
     affected: set[date] = set()
     index_stats = {"docs": 0, "new_nodes": 0, "candidate_pairs": 0, "new_edges": 0}
     for day in sorted(days):

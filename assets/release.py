@@ -14,7 +14,6 @@ exists, not a fixed range.
 """
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -75,10 +74,10 @@ def corpus_release(context: dg.AssetExecutionContext, store: DataStore, ledger: 
                          f"{', '.join(list(problems)[:10])}{' …' if len(problems) > 10 else ''}"),
             metadata={"unproven_partitions": table(listed.head(50)), "count": len(problems)})
 
-    assets = Path(str(store.path("assets")))
-    frames = {p: pl.read_parquet(assets / "filtered_corpus" / f"{p}.parquet") for p in partitions}
-    reports = pl.concat([pl.read_parquet(assets / "exclusion_report" / f"{p}.parquet") for p in partitions])
-    users = pl.read_parquet(assets / "raw_users.parquet")
+    assets = store.path("assets")  # local or s3://: polars reads either by URL
+    frames = {p: pl.read_parquet(str(assets / "filtered_corpus" / f"{p}.parquet")) for p in partitions}
+    reports = pl.concat([pl.read_parquet(str(assets / "exclusion_report" / f"{p}.parquet")) for p in partitions])
+    users = pl.read_parquet(str(assets / "raw_users.parquet"))
     as_ofs = {a for f in frames.values() if f.height for a in f["as_of"].unique().to_list()}
     as_of = max(as_ofs) if as_ofs else policy.as_of_time()
 
@@ -87,7 +86,7 @@ def corpus_release(context: dg.AssetExecutionContext, store: DataStore, ledger: 
     high_water_mark = book.high_water_mark()
     cut_at = datetime.now(UTC)
     # Which packaged rows are still the earliest copy of their words, per the dedup index now.
-    index_dir = str(store.path("dedup_index"))
+    index_dir = str(store.state_path("dedup_index"))
     missing = sorted(set(p for p in partitions if frames[p].height) - {d.isoformat() for d in indexed_days(index_dir)})
     if missing:
         raise dg.Failure(description=(
@@ -105,7 +104,7 @@ def corpus_release(context: dg.AssetExecutionContext, store: DataStore, ledger: 
             f"{sorted({str(d) for d in cut.removed['day'].to_list()})[:10]} await a rebuild")
     exclusion_counts = {r: int(reports.filter(pl.col("reason") == r)["rows"].sum()) for r in OUTCOMES[1:]}
     folder, manifest, created = write_release(
-        Path(str(store.path("releases"))), cut.kept, as_of=as_of, excluded_authors=cut.excluded_authors,
+        store.path("releases"), cut.kept, as_of=as_of, excluded_authors=cut.excluded_authors,
         exclusion_counts=exclusion_counts,
         settings={**release_settings(list(frames.values())),
                   "ledger_high_water_mark": high_water_mark,

@@ -101,15 +101,14 @@ def summarize(data_root: UPath, keys: tuple[str, str] | None) -> str:
             subsets.append(f"{name} {rows:,}")
     if subsets:
         lines.append("subsets:      " + ", ".join(subsets))
-    releases = data_root / "releases"
-    if releases.exists():
-        newest = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                        key=lambda p: p.stat().st_mtime)
+    cut = assets / "corpus_release.parquet"  # the last cut's summary names its folder (local or s3://)
+    if cut.exists():
+        newest = [UPath(p) for p in pl.read_parquet(str(cut))["path"].to_list()]
         if newest:
-            problems = verify_release(Path(str(newest[-1])))
+            problems = verify_release(newest[-1])
             lines.append(f"release:      {newest[-1]}  (manifest "
                          f"{'verifies' if not problems else 'DOES NOT verify: ' + '; '.join(problems[:3])})")
-            key = json.loads((Path(str(newest[-1])) / "manifest.json").read_text()).get("author_key", {})
+            key = json.loads((newest[-1] / "manifest.json").read_text()).get("author_key", {})
             lines.append(f"author key:   {key.get('origin', 'not recorded')} (fingerprint "
                          f"{key.get('fingerprint', '-')}; README, Secrets)")
     return "\n".join(lines)
@@ -152,7 +151,7 @@ def incremental_build(defs: dg.Definitions, instance: dg.DagsterInstance, landin
         results.append(_execute(defs, instance, CONTENT_ASSETS | CORPUS_ASSETS | DOWNSTREAM_OF_CORPUS,
                                 run_config, span))
     for _ in range(3):  # a rebuilt day can make another stale once more (a bridge); then the cut covers it
-        stale = [d.isoformat() for d in stale_days(data_root / "dedup_index")]
+        stale = [d.isoformat() for d in stale_days(str(defs.resources["store"].state_path("dedup_index")))]  # type: ignore[union-attr]
         if not stale:
             break
         print(f"incremental: {len(stale)} days another day made stale: rebuilding {stale[:10]}", flush=True)

@@ -55,5 +55,12 @@ purge_release_job = dg.define_asset_job(
                  "an objection leaves the released data within about a minute instead of at 02:00."),
 )
 
+release_job = dg.define_asset_job(
+    "release_job",
+    selection=RELEASE,
+    description=("Cut a release from the corpus partitions built so far (and run its checks): the last step of "
+                 "a build launched run by run, as `make run-cluster` does on the Ray cluster."),
+)
+
 ALL_JOBS = [daily_content_job, daily_consent_content_job, daily_full_job, consent_refresh_job, purge_job,
-            purge_release_job]
+            purge_release_job, release_job]

@@ -338,7 +338,7 @@ def pending_observation(plan: PurgePlan, pending: pl.DataFrame) -> dg.AssetObser
                  "one corpus rebuild each. Until then the release cut leaves their non-earliest rows out."),
 )
 def stale_days_sensor(context: dg.SensorEvaluationContext, store: DataStore):
-    stale = [d.isoformat() for d in stale_days(str(store.path("dedup_index")))]
+    stale = [d.isoformat() for d in stale_days(str(store.state_path("dedup_index")))]
     if not stale:
         return dg.SkipReason("no stale days")
     busy = _days_in_flight(_runs(context.instance, IN_FLIGHT))

@@ -145,7 +145,7 @@ def report_reconciles_with_raw(context: dg.AssetCheckExecutionContext, exclusion
 def no_copies_of_excluded_content(context: dg.AssetCheckExecutionContext, filtered_corpus: pl.LazyFrame,
                                   store: DataStore) -> dg.AssetCheckResult:
     rows = filtered_corpus.select("content_id", "platform", "day").collect()
-    found = not_earliest_copies(rows, str(store.path("dedup_index")))
+    found = not_earliest_copies(rows, str(store.state_path("dedup_index")))
     log_day_results(context, rows["day"], found)
     return dg.AssetCheckResult(passed=found.is_empty(), metadata={
         "rows_checked": rows.height,

@@ -1,9 +1,8 @@
 """Checks on the release: the folder on disk is exactly what its manifest says."""
 
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
+from upath import UPath
 
 from curation.release import verify_release
 
@@ -20,7 +19,7 @@ RELEASE_TEXT_UNIQUE = "no_duplicate_text_in_release"
 )
 def manifest_verifies(corpus_release: pl.LazyFrame) -> dg.AssetCheckResult:
     summary = corpus_release.collect()
-    problems = [p for path in summary["path"].to_list() for p in verify_release(Path(path))]
+    problems = [p for path in summary["path"].to_list() for p in verify_release(UPath(path))]
     return dg.AssetCheckResult(passed=not problems, metadata={
         "releases_checked": summary.height,
         "problems": len(problems),
@@ -39,7 +38,7 @@ def release_text_unique(corpus_release: pl.LazyFrame) -> dg.AssetCheckResult:
     duplicated = 0
     sample: list[str] = []
     for path in summary["path"].to_list():
-        files = sorted((Path(path) / "corpus").glob("*.parquet"))
+        files = sorted(str(f) for f in (UPath(path) / "corpus").glob("*.parquet"))
         if not files:
             continue
         hashes = pl.scan_parquet(files).group_by("text_hash").agg(pl.col("content_id"), pl.len()).filter(

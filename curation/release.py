@@ -13,7 +13,10 @@ A release folder `<releases>/<release_id>/` holds:
   high-water mark, settings, counts by exclusion reason, and the commitment digest.
 
 The folder is written under a temporary name and renamed into place, so a release
-either exists whole or not at all; an existing release is never overwritten.
+either exists whole or not at all; an existing release is never overwritten. On an object
+store (`s3://…`, fsspec) there is no rename: the release is staged in a local temp folder,
+its files are uploaded, and `manifest.json` goes last, so a release without a manifest is
+one being written (or a killed upload), and `verify_release` refuses it.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from upath import UPath
 
 from curation.leftovers import remove_leftovers, staging_name
 
@@ -37,7 +42,18 @@ AUTHORS = "authors.parquet"
 COMMITMENTS = "excluded_commitments.parquet"
 
 
-def sha256_file(path: Path) -> str:
+AnyPath = Path | UPath
+
+
+def _remote(path: AnyPath | str) -> bool:
+    return UPath(path).protocol not in ("", "file", "local")
+
+
+def _local(path: AnyPath | str) -> Path:
+    return Path(UPath(path).path) if isinstance(path, UPath) else Path(path)
+
+
+def sha256_file(path: AnyPath) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -52,12 +68,12 @@ def commitments(author_keys: pl.Series, salt: bytes) -> pl.Series:
                      dtype=pl.String)
 
 
-def prove_excluded(release_dir: Path, author_key: str) -> bool:
+def prove_excluded(release_dir: AnyPath, author_key: str) -> bool:
     """True when `author_key`'s commitment is in the release's excluded list."""
     manifest = json.loads((release_dir / MANIFEST).read_text())
     salt = bytes.fromhex(manifest["excluded_subjects"]["salt"])
     target = hashlib.sha256(salt + author_key.encode()).hexdigest()
-    listed = pl.read_parquet(release_dir / COMMITMENTS)["commitment"]
+    listed = pl.read_parquet(str(release_dir / COMMITMENTS))["commitment"]
     return bool((listed == target).any())
 
 
@@ -72,10 +88,14 @@ def release_id_for(as_of: datetime, file_hashes: Mapping[str, str]) -> str:
     return f"{as_of.astimezone(UTC):%Y%m%dT%H%M%SZ}-{content[:12]}"
 
 
-def write_release(releases_root: Path, corpus_by_day: Mapping[str, pl.DataFrame], *, as_of: datetime,
+def write_release(releases_root: AnyPath, corpus_by_day: Mapping[str, pl.DataFrame], *, as_of: datetime,
                   excluded_authors: pl.Series, exclusion_counts: Mapping[str, int],
-                  settings: Mapping[str, Any]) -> tuple[Path, dict[str, Any], bool]:
+                  settings: Mapping[str, Any]) -> tuple[AnyPath, dict[str, Any], bool]:
     """Write a release; returns (folder, manifest, created). An identical release is reused."""
+    if _remote(releases_root):
+        return _upload_release(UPath(releases_root), corpus_by_day, as_of=as_of, excluded_authors=excluded_authors,
+                               exclusion_counts=exclusion_counts, settings=settings)
+    releases_root = _local(releases_root)
     releases_root.mkdir(parents=True, exist_ok=True)
     remove_leftovers(releases_root, recursive=False)  # staging folders of killed cuts
     staging = releases_root / staging_name(secrets.token_hex(6))
@@ -133,7 +153,30 @@ def write_release(releases_root: Path, corpus_by_day: Mapping[str, pl.DataFrame]
         raise
 
 
-def verify_release(release_dir: Path) -> list[str]:
+def _upload_release(releases_root: UPath, corpus_by_day: Mapping[str, pl.DataFrame], *, as_of: datetime,
+                    excluded_authors: pl.Series, exclusion_counts: Mapping[str, int],
+                    settings: Mapping[str, Any]) -> tuple[UPath, dict[str, Any], bool]:
+    """The object-store path of `write_release`: the same bytes, staged locally, manifest uploaded last."""
+    with tempfile.TemporaryDirectory(prefix="consentry-release-") as tmp:
+        local, manifest, _ = write_release(Path(tmp), corpus_by_day, as_of=as_of, excluded_authors=excluded_authors,
+                                           exclusion_counts=exclusion_counts, settings=settings)
+        final = releases_root / manifest["release_id"]
+        if (final / MANIFEST).exists():
+            return final, json.loads((final / MANIFEST).read_text()), False
+        fs = final.fs
+        for rel in sorted(manifest["files"]):  # every data file first, then the manifest: the commit point
+            fs.put_file(str(local / rel), f"{final.path}/{rel}")
+        fs.put_file(str(local / MANIFEST), f"{final.path}/{MANIFEST}")
+    return final, manifest, True
+
+
+def _relative_files(release_dir: AnyPath, pattern: str) -> set[str]:
+    """Files under the release as paths relative to it (by string: object-store paths have no dirs)."""
+    base = str(release_dir).rstrip("/") + "/"
+    return {str(p)[len(base):] for p in release_dir.rglob(pattern) if str(p).startswith(base)}
+
+
+def verify_release(release_dir: AnyPath) -> list[str]:
     """Problems found when checking a release against its manifest ([] when it verifies)."""
     problems: list[str] = []
     manifest_path = release_dir / MANIFEST
@@ -143,7 +186,7 @@ def verify_release(release_dir: Path) -> list[str]:
     if manifest.get("release_id") != release_dir.name:
         problems.append(f"release_id {manifest.get('release_id')} != folder {release_dir.name}")
     listed = set(manifest["files"])
-    present = {str(p.relative_to(release_dir)) for p in release_dir.rglob("*.parquet")}
+    present = _relative_files(release_dir, "*.parquet")
     problems += [f"file not in manifest: {p}" for p in sorted(present - listed)]
     corpus_rows = 0
     for rel, meta in sorted(manifest["files"].items()):
@@ -153,7 +196,7 @@ def verify_release(release_dir: Path) -> list[str]:
             continue
         if sha256_file(path) != meta["sha256"]:
             problems.append(f"sha256 mismatch: {rel}")
-        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+        rows = pl.scan_parquet(str(path)).select(pl.len()).collect().item()
         if rows != meta["rows"]:
             problems.append(f"row count mismatch: {rel} has {rows}, manifest says {meta['rows']}")
         if rel.startswith("corpus/"):
@@ -162,21 +205,21 @@ def verify_release(release_dir: Path) -> list[str]:
         problems.append(f"corpus rows {corpus_rows} != manifest rows {manifest['rows']}")
     commitments_file = release_dir / COMMITMENTS
     if commitments_file.exists():
-        listed_commitments = pl.read_parquet(commitments_file)["commitment"].to_list()
+        listed_commitments = pl.read_parquet(str(commitments_file))["commitment"].to_list()
         digest = hashlib.sha256("\n".join(listed_commitments).encode()).hexdigest()
         if digest != manifest["excluded_subjects"]["digest"]:
             problems.append("excluded-subjects digest mismatch")
     return problems
 
 
-def affected_releases(releases_root: Path, author_key: str) -> list[str]:
+def affected_releases(releases_root: AnyPath, author_key: str) -> list[str]:
     """Every release whose corpus held content of `author_key` (sorted by release id)."""
     if not releases_root.exists():
         return []
     hits = []
     for release in sorted(p for p in releases_root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         authors = release / AUTHORS
-        if authors.exists() and pl.scan_parquet(authors).filter(pl.col("author_key") == author_key) \
+        if authors.exists() and pl.scan_parquet(str(authors)).filter(pl.col("author_key") == author_key) \
                 .select(pl.len()).collect().item():
             hits.append(release.name)
     return hits

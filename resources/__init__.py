@@ -32,12 +32,26 @@ class LandingZone(dg.ConfigurableResource):
 
 
 class DataStore(dg.ConfigurableResource):
-    """The output root: asset Parquet files, the ledger and releases live under it."""
+    """The output root (asset Parquet files, releases; local or `s3://…`) and the state root.
+
+    The state root holds the dedup index, a folder of Parquet runs committed by a local
+    `os.replace` under an exclusive `flock`: it needs a POSIX filesystem (a local disk, or
+    one shared by the workers, e.g. NFS), never an object store. Empty means `root`, which
+    then must be local.
+    """
 
     root: str
+    state: str = ""
 
     def path(self, *parts: str) -> UPath:
         return UPath(self.root).joinpath(*parts)
+
+    def state_path(self, *parts: str) -> Path:
+        base = self.state or self.root
+        if is_remote(base):
+            raise ValueError(f"the state root {base} must be a POSIX folder (the dedup index locks and renames "
+                             "files): set CONSENTRY_STATE beside an object-store CONSENTRY_DATA")
+        return Path(base).joinpath(*parts)
 
 
 class LedgerResource(dg.ConfigurableResource):
@@ -126,6 +140,11 @@ class AuthorKeySecret(dg.ConfigurableResource):
         return {"origin": self.origin, "fingerprint": fingerprint(self.key())}
 
 
+def is_remote(root: str) -> bool:
+    """True for an fsspec URL other than a local file (`s3://…`, `gs://…`)."""
+    return "://" in root and not root.startswith("file://")
+
+
 def _inside(path: str, root: str) -> bool:
     """True when local `path` lies under local `root` (an object-store root holds no local file)."""
     if "://" in root:
@@ -133,7 +152,8 @@ def _inside(path: str, root: str) -> bool:
     return Path(path).expanduser().resolve().is_relative_to(Path(root).expanduser().resolve())
 
 
-def build_resources(*, landing_root: str, data_root: str, ledger_url: str | dg.EnvVar | None = None,
+def build_resources(*, landing_root: str, data_root: str, state_root: str = "",
+                    ledger_url: str | dg.EnvVar | None = None,
                     as_of: str = "", author_key: str | dg.EnvVar | None = None, author_key_file: str | None = None,
                     min_k_authors: int = 5, purge_alert_after_minutes: float = 30.0,
                     release_after_purge: bool = True) -> dict[str, object]:
@@ -141,7 +161,13 @@ def build_resources(*, landing_root: str, data_root: str, ledger_url: str | dg.E
 
     The author key is either `author_key` (a value or an EnvVar) or `author_key_file` (a
     path outside `data_root` where the installation's key is generated on first use).
+    `state_root` (the dedup index; the default SQLite ledger when `data_root` is remote)
+    defaults to `data_root` and must be a local or shared POSIX folder.
     """
+    if is_remote(data_root) and not state_root:
+        raise ValueError(f"data root {data_root} is an object store: give a state root (CONSENTRY_STATE), a POSIX "
+                         "folder for the dedup index")
+    local_root = state_root or data_root
     if author_key is None and not author_key_file:
         raise ValueError("give author_key or author_key_file: there is no built-in author key")
     if author_key is None and _inside(str(author_key_file), data_root):
@@ -152,8 +178,8 @@ def build_resources(*, landing_root: str, data_root: str, ledger_url: str | dg.E
     return {
         "io_manager": ParquetIOManager(base_path=str(UPath(data_root) / "assets")),
         "landing": LandingZone(root=landing_root),
-        "store": DataStore(root=data_root),
-        "ledger": LedgerResource(url=ledger_url or f"sqlite:///{UPath(data_root) / 'ledger.sqlite'}"),
+        "store": DataStore(root=data_root, state=state_root),
+        "ledger": LedgerResource(url=ledger_url or f"sqlite:///{Path(local_root) / 'ledger.sqlite'}"),
         "policy": PolicyResource(as_of=as_of, min_k_authors=min_k_authors),
         "author_key": secret,
         "purges": PurgeSettings(alert_after_minutes=purge_alert_after_minutes,

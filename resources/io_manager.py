@@ -28,6 +28,11 @@ from upath import UPath
 from curation.leftovers import remove_leftovers, tmp_prefix
 
 
+def _options(path: UPath) -> dict[str, Any] | None:
+    """UPath's fsspec options as polars wants them (a plain dict, or None to read AWS_* from the env)."""
+    return dict(path.storage_options) or None
+
+
 def write_parquet_atomic(frame: pl.DataFrame, path: UPath | Path | str) -> None:
     """Write `frame` to `path`; locally via temp file + rename so the write is all or nothing."""
     target = UPath(path)
@@ -44,7 +49,7 @@ def write_parquet_atomic(frame: pl.DataFrame, path: UPath | Path | str) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     else:
-        frame.write_parquet(str(target), compression="zstd", storage_options=target.storage_options)
+        frame.write_parquet(str(target), compression="zstd", storage_options=_options(target))
 
 
 class PolarsParquetIOManager(dg.UPathIOManager):
@@ -62,7 +67,7 @@ class PolarsParquetIOManager(dg.UPathIOManager):
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pl.LazyFrame:
         if not path.exists():
             raise FileNotFoundError(path)
-        return pl.scan_parquet(str(path), storage_options=path.storage_options or None)
+        return pl.scan_parquet(str(path), storage_options=_options(path))
 
     def load_partitions(self, context: dg.InputContext) -> pl.LazyFrame:
         paths = list(self._get_paths_for_partitions(context).values())
@@ -72,7 +77,7 @@ class PolarsParquetIOManager(dg.UPathIOManager):
         present = [p for p in paths if p.exists()]
         if not present:
             raise FileNotFoundError(f"{context.asset_key}: none of {len(paths)} partitions is materialized")
-        return pl.scan_parquet([str(p) for p in present], storage_options=present[0].storage_options or None)
+        return pl.scan_parquet([str(p) for p in present], storage_options=_options(present[0]))
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if context.has_asset_partitions and len(context.asset_partition_keys) > 1:

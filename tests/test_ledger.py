@@ -326,8 +326,19 @@ def test_module_source_has_no_modifying_statement() -> None:
         assert not re.search(pattern, src, flags=re.IGNORECASE), pattern
 
 
-def test_concurrent_imports_are_serialised(db_url: str) -> None:
-    """Overlapping batches from several threads: each id once, seq gap-free."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request: pytest.FixtureRequest, db_url: str) -> str:
+    """The SQLite file, or a fresh database on the session's local PostgreSQL server."""
+    if request.param == "sqlite":
+        return db_url
+    from tests.postgres_server import fresh_database
+
+    return fresh_database(request.getfixturevalue("postgres_url"), f"ledger_concurrent_{id(request)}")
+
+
+def test_concurrent_imports_are_serialised(any_db_url: str) -> None:
+    """Overlapping batches from several threads: each id once, seq gap-free (SQLite and PostgreSQL)."""
+    db_url = any_db_url
     batches = [
         objections(*[(f"s{j}", f"u{j % 7}", "object", T) for j in range(i * 50, i * 50 + 150)])
         for i in range(4)

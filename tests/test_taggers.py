@@ -597,7 +597,7 @@ def test_feature_cache_only_reuses_the_same_texts_in_the_same_order() -> None:
 
 
 def test_the_variety_legend_names_every_code_a_subset_can_carry() -> None:
-    from curation.taggers.dialect import MODEL_VARIETY_NAMES, variety_legend, varieties
+    from curation.taggers.dialect import MODEL_VARIETY_NAMES, varieties, variety_legend
 
     codes = [*varieties()["code"].to_list(), *MODEL_VARIETY_NAMES, "xx-new"]
     legend = variety_legend([*codes, "gsw"])  # repeated codes appear once
