@@ -55,7 +55,10 @@ Terms:
   an alternate name right before a capitalised word too ("Rigo Tovar"). A gazetteer
   name of five letters or fewer written in capitals is an acronym ("REUS"). A place right
   after a Spanish or Italian masculine article is a club (`CLUB_ARTICLES`: "el Barcelona",
-  "il Napoli").
+  "il Napoli"). *Sports rule*: a gazetteer place in a score or a standings row is a team
+  ("Chicago 3-1 Boston", "Leeds 2 Chelsea 1", "HOUSTON 16 2 .889"; a four-digit year after
+  it is not a score), and one right before a speech verb is a person ("Davenport said")
+  unless a place cue precedes it ("mein Bruder aus Linz sagt").
 
 How the table is built: `python -m curation.local_knowledge --rebuild-ambiguity`
 (needs `wordfreq` and `gender-guesser`, only then). A gazetteer name is flagged when it
@@ -739,9 +742,37 @@ class _Text:
         return self._german
 
 
+# A team in a results line or a standings table: "Chicago 3-1 Boston", "Leeds 2 Chelsea 1",
+# "HOUSTON 16 2 .889". Scores are at most three digits, so "Berlin 2024" stays a place.
+_SCORE_AFTER = re.compile(r"\s+\d{1,3}\s*[-–:]\s*\d{1,3}(?!\d)"            # 3-1, 2:0
+                          r"|\s+\d{1,3}\s+\d{1,3}(?![\d.,]\d)"               # 16 2 (a standings row)
+                          r"|\s+\d{1,2}[,;]?\s+\w+(?:\s+\w+)?\s+\d{1,2}(?!\d)")  # 2 Chelsea 1
+_SCORE_BEFORE = re.compile(r"\d{1,3}\s*[-–:]\s*\d{1,3}\s+$")
+_HOME_SCORE_BEFORE = re.compile(r"\w\s+\d{1,2}\s+$")  # "Leeds 2 " before "Chelsea 1"
+_AWAY_SCORE_AFTER = re.compile(r"\s+\d{1,2}(?![\d.,:]\d)(?!\s*[a-zA-Z])")
+# A surname before a speech verb is a person: "Davenport said", "Hagen sagte".
+SPEECH_VERBS = frozenset({
+    "said", "says", "told", "added", "wrote", "tweeted", "argued", "insisted", "admitted", "explained",
+    "sagte", "sagt", "erklärte", "meinte", "schrieb", "dijo", "afirmó", "disse", "ha detto", "dit", "a dit",
+    "déclare", "a déclaré", "zei", "sa", "sade",
+})
+
+
+def _sports_result(text: str, start: int, end: int) -> bool:
+    """The name stands in a score or a standings row (a club, not the place)."""
+    head = text[max(0, start - 20):start]
+    return bool(_SCORE_AFTER.match(text, end) or _SCORE_BEFORE.search(head)
+                or (_HOME_SCORE_BEFORE.search(head) and _AWAY_SCORE_AFTER.match(text, end)))
+
+
+def _speaks(text: str, end: int) -> bool:
+    after = text[end:end + 30].lower().split()
+    return bool(after) and (after[0] in SPEECH_VERBS or " ".join(after[:2]) in SPEECH_VERBS)
+
+
 def _allowed(rule: int, kind: int, t: _Text, start: int, end: int) -> bool:
     """Whether a candidate match passes its rule and, for gazetteer places, the person
-    rule (see the module docstring)."""
+    rule and the sports rule (see the module docstring)."""
     if rule == BLOCK:
         return True
     text = t.text
@@ -751,6 +782,10 @@ def _allowed(rule: int, kind: int, t: _Text, start: int, end: int) -> bool:
     place = kind in (_GAZETTEER, _GAZETTEER_ALT)
     if place and span.isupper() and _letters(span) <= 5:
         return False  # "REUS", "BARI": short capitals are acronyms more often than shouting
+    if place and _sports_result(text, start, end):
+        return False  # "Chicago 3-1 Boston", "HOUSTON 16 2 .889"
+    if place and _speaks(text, end) and fold(_before(text, start).word) not in CUES:
+        return False  # "Davenport said"; "mein Bruder aus Linz sagt" stays a place
     if rule != PLAIN and not _capitalised(span):
         return False
     if rule not in (CAPITAL, CUE) and not place:

@@ -360,3 +360,29 @@ def test_precision_table_on_a_fake_sample(bench_module) -> None:
     table = "a\tNice\tn:club\nb\tEssen\tn:person\nc\tBath\ty\nd\tSplit\tn:club"
     assert bench_module.parse_verdicts(table)[("a", "Nice")] is False
     assert bench_module.error_kinds(table) == {"club": 2, "person": 1}
+
+
+# --- teams in results, people before speech verbs, compass words (issue 15 point 4) --------
+
+@pytest.mark.parametrize("text", [
+    "HOUSTON 16 2 .889",                      # a standings row
+    "Chicago 3-1 Boston tonight",             # a score: both teams
+    "Final: Leeds 2 Chelsea 1",               # a result line
+    "Davenport said it was over.",            # a surname before a speech verb
+    "Wir fahren nach Norden.",                # "northwards", not Norden in Lower Saxony
+    "Der Wind kommt aus Westen",
+])
+def test_teams_people_and_directions_are_not_places(text: str) -> None:
+    assert {t for t in tags(text) if t[1] in ("city", "region")} == set(), text
+
+
+@pytest.mark.parametrize(("text", "entity"), [
+    ("We moved to Davenport last year", "Davenport"),
+    ("in Berlin 2024 we met", "Berlin"),                  # a year is not a score
+    ("Flights to Paris 3 times a week", "Paris"),
+    ("We spent 3 nights in Leeds 2 years ago", "Leeds"),
+    ("I live in Houston now", "Houston"),
+    ("Mein Bruder aus Linz sagt mir, es ist voll", "Linz"),  # a cue before the speech verb
+])
+def test_places_beside_numbers_stay_places(text: str, entity: str) -> None:
+    assert entity in {t[0] for t in tags(text)}, text
