@@ -16,7 +16,7 @@ from pathlib import Path
 
 from curation.eligibility import author_key
 from curation.keyfile import KEY_ENV, default_key_file, fingerprint, read_key
-from curation.release import MANIFEST, affected_releases, prove_excluded
+from curation.release import MANIFEST, affected_releases, finished_releases, prove_excluded
 
 
 def installation_key(env: Mapping[str, str]) -> bytes:
@@ -39,8 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     secret = installation_key(os.environ)
     ours = fingerprint(secret)
     releases = Path(args.data) / "releases"
-    built = sorted(r for r in releases.iterdir() if r.is_dir() and not r.name.startswith(".")
-                   and (r / MANIFEST).exists()) if releases.exists() else []
+    built = finished_releases(releases)
     foreign = [r.name for r in built
                if json.loads((r / MANIFEST).read_text()).get("author_key", {}).get("fingerprint", ours) != ours]
     if foreign:

@@ -212,14 +212,21 @@ def verify_release(release_dir: AnyPath) -> list[str]:
     return problems
 
 
-def affected_releases(releases_root: AnyPath, author_key: str) -> list[str]:
-    """Every release whose corpus held content of `author_key` (sorted by release id)."""
+def finished_releases(releases_root: AnyPath) -> list[AnyPath]:
+    """Release folders with a manifest, by release id (staging folders start with a dot)."""
     if not releases_root.exists():
         return []
-    hits = []
-    for release in sorted(p for p in releases_root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        authors = release / AUTHORS
-        if authors.exists() and pl.scan_parquet(str(authors)).filter(pl.col("author_key") == author_key) \
-                .select(pl.len()).collect().item():
-            hits.append(release.name)
-    return hits
+    return sorted(p for p in releases_root.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).exists())
+
+
+def holds_author(release_dir: AnyPath, author_key: str) -> bool:
+    """Whether the release's corpus held content of `author_key` (its authors file)."""
+    authors = release_dir / AUTHORS
+    return bool(authors.exists() and pl.scan_parquet(str(authors)).filter(pl.col("author_key") == author_key)
+                .select(pl.len()).collect().item())
+
+
+def affected_releases(releases_root: AnyPath, author_key: str) -> list[str]:
+    """Every release whose corpus held content of `author_key` (sorted by release id)."""
+    return [release.name for release in finished_releases(releases_root) if holds_author(release, author_key)]

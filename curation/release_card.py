@@ -16,23 +16,13 @@ from typing import Any
 import polars as pl
 
 from curation.corpus import OUTCOMES
-from curation.release import MANIFEST
+from curation.release import MANIFEST, finished_releases
 
 HISTORY_SCHEMA: dict[str, pl.DataType] = {
     "release_id": pl.String(), "created_at": pl.String(), "as_of": pl.String(), "ledger_high_water_mark": pl.Int64(),
     "rows": pl.Int64(), "authors": pl.Int64(), "partitions": pl.Int64(), "excluded_subjects": pl.Int64(),
     "removed_at_cut": pl.Int64(), "changed": pl.String(),
 }
-
-
-def finished_releases(releases_root: Path) -> list[Path]:
-    """Release folders with a manifest, oldest cut first (staging folders start with a dot)."""
-    if not releases_root.exists():
-        return []
-    folders = [p for p in releases_root.iterdir() if p.is_dir() and not p.name.startswith(".")
-               and (p / MANIFEST).exists()]
-    manifests = {p: json.loads((p / MANIFEST).read_text()) for p in folders}
-    return sorted(folders, key=lambda p: (manifests[p].get("created_at", ""), p.name))
 
 
 def _signed(delta: int) -> str:
@@ -74,8 +64,8 @@ def release_history(releases_root: Path) -> pl.DataFrame:
     """One row per finished release, newest first, with what changed since the one before."""
     rows: list[dict[str, Any]] = []
     before: Mapping[str, Any] | None = None
-    for folder in finished_releases(releases_root):
-        manifest = json.loads((folder / MANIFEST).read_text())
+    manifests = [json.loads((folder / MANIFEST).read_text()) for folder in finished_releases(releases_root)]
+    for manifest in sorted(manifests, key=lambda m: (m.get("created_at", ""), m["release_id"])):  # oldest cut first
         rows.append({
             "release_id": manifest["release_id"], "created_at": manifest.get("created_at"),
             "as_of": manifest.get("as_of"), "ledger_high_water_mark": manifest.get("ledger_high_water_mark"),

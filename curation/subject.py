@@ -40,8 +40,7 @@ import polars as pl
 from curation.eligibility import author_key
 from curation.keyfile import fingerprint
 from curation.mentions import identifier_keys, match_mentions, objector_identifiers
-from curation.release import AUTHORS, MANIFEST, prove_excluded
-from curation.release_card import finished_releases
+from curation.release import MANIFEST, finished_releases, holds_author, prove_excluded
 
 UNKNOWN = "unknown_subject"
 ELIGIBLE = "eligible"
@@ -122,9 +121,7 @@ def user_report(user_id: str, *, secret: bytes, users: pl.DataFrame, state: pl.D
     releases = []
     for folder in finished_releases(releases_root):
         facts = _release_facts(folder, ours)
-        authors = folder / AUTHORS
-        facts["held_their_words"] = bool(authors.exists() and pl.scan_parquet(authors).filter(
-            pl.col("author_key") == key).select(pl.len()).collect().item())
+        facts["held_their_words"] = holds_author(folder, key)
         facts["proven_excluded"] = prove_excluded(folder, key)
         releases.append(facts)
     row = state.filter(pl.col("author_key") == key) if state is not None and state.height else None
