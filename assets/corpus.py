@@ -22,7 +22,7 @@ from curation.corpus import (
     prepare_text,
 )
 from curation.dedup_index import cluster_assignments
-from curation.dedup_index import update as update_index
+from curation.dedup_index import update_days as update_index
 from curation.eligibility import MENTIONS_OBJECTOR, evaluate_content
 from curation.fingerprints import day_fingerprints
 from curation.mentions import (
@@ -167,14 +167,14 @@ def filtered_corpus(context: dg.AssetExecutionContext, raw_content: pl.LazyFrame
     config = CurationConfig()
     candidates, pii_counts = prepare_text(evaluated)
     index_dir = str(store.state_path("dedup_index"))
-    affected: set[date] = set()
-    index_stats = {"docs": 0, "new_nodes": 0, "candidate_pairs": 0, "new_edges": 0}
-    for day in sorted(days):
-        todays = candidates.filter(pl.col("day") == day).select("content_id", "platform", "created_at", "text")
-        update = update_index(index_dir, day_fingerprints(todays, config.dedup, day=day))
-        affected |= set(update.affected_days)
-        for name in index_stats:
-            index_stats[name] += int(getattr(update, name))
+    # One index update for all the run's days: one band join and one rewrite, not one per day.
+    by_day = candidates.select("day", "content_id", "platform", "created_at", "text").partition_by("day", as_dict=True)
+    empty_day = candidates.select("content_id", "platform", "created_at", "text").clear()
+    update = update_index(index_dir, [
+        day_fingerprints(by_day[(day,)].drop("day") if (day,) in by_day else empty_day, config.dedup, day=day)
+        for day in sorted(days)])
+    affected = set(update.affected_days)
+    index_stats = {name: int(getattr(update, name)) for name in ("docs", "new_nodes", "candidate_pairs", "new_edges")}
     assignments = cluster_assignments(index_dir, days)
     elsewhere = earliest_copies_elsewhere(assignments, days, str(store.path("assets", "raw_content")))
     judged_elsewhere = (evaluate_content(elsewhere.lazy(), state, as_of=as_of, policy=rules,

@@ -1,10 +1,11 @@
 """A persisted, incrementally updated de-duplication index (DESIGN.md, Scale; SCALE-NOTES.md).
 
 `update(index_dir, fingerprints)` merges one day's `DayFingerprints` into the index by
-joins; `cluster_assignments(index_dir, days)` then gives every row of those days its
-cluster and the cluster's earliest copy, so a day's corpus can apply policy v2 ("the
-earliest copy decides", `curation.dedup`) reading only that day and the index, never the
-other raw days. The clusters are, by construction, those `dedup.cluster_duplicates` would
+joins (`update_days` several days in one pass, as a range build does);
+`cluster_assignments(index_dir, days)` then gives every row of those days its cluster
+and the cluster's earliest copy, so a day's corpus can apply policy v2 ("the earliest
+copy decides", `curation.dedup`) reading only that day and the index, never the other
+raw days. The clusters are, by construction, those `dedup.cluster_duplicates` would
 find over all days at once (the tests check the partition and the earliest copies).
 
 Model
@@ -70,7 +71,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -134,7 +135,8 @@ class UpdateResult:
     changed_clusters: clusters (new ids) holding a row whose earliest copy changed, with
       the earliest doc now and the earliest docs its members had before.
     merged: old cluster ids (`alias`) that are now part of another cluster (`cluster`).
-    affected_days: days other than `day` whose rows' earliest copy changed: their corpus
+    day / days: the first day of the update / all of its days.
+    affected_days: days outside `days` whose rows' earliest copy changed: their corpus
       outcome may change, rebuild them.
     affected_rows: (day, rows) for those days: how many of their rows changed earliest
       copy (usually a few per day: a rebuild could patch only them).
@@ -152,6 +154,7 @@ class UpdateResult:
     merged: pl.DataFrame
     affected_days: list[date] = field(default_factory=list)
     affected_rows: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=AFFECTED_SCHEMA))
+    days: list[date] = field(default_factory=list)
 
 
 @dataclass
@@ -307,14 +310,15 @@ def _components(nodes: np.ndarray, edges: pl.DataFrame) -> np.ndarray:
         labels = hooked
 
 
-def _identities(index_dir: Path, manifest: dict, docs: Iterable[int], today: date,
+def _identities(index_dir: Path, manifest: dict, docs: Iterable[int], updated: list[date],
                 todays: pl.DataFrame) -> pl.DataFrame:
-    """doc, platform, content_id, created_at of the given docs (today's from `todays`,
-    other days' from their stored docs files)."""
+    """doc, platform, content_id, created_at of the given docs (the updated days' from
+    `todays`, other days' from their stored docs files)."""
     wanted = pl.DataFrame({"doc": list(docs)}, schema={"doc": _U64}).with_columns(
         day_of_doc(pl.col("doc")).alias("day"))
     frames = [todays.join(wanted.select("doc"), on="doc", how="semi")]
-    for day in wanted.filter(pl.col("day") != today)["day"].unique().to_list():
+    for day in wanted.filter(~pl.col("day").is_in(pl.Series(updated, dtype=pl.Date()).implode()))["day"] \
+            .unique().sort().to_list():
         name = manifest["days"].get(day.isoformat())
         if name is None:
             raise RuntimeError(f"index inconsistent: doc of {day} referenced, day not indexed")
@@ -329,21 +333,41 @@ def _identities(index_dir: Path, manifest: dict, docs: Iterable[int], today: dat
 def update(index_dir: str | os.PathLike, fingerprints: DayFingerprints) -> UpdateResult:
     """Merge (or replace) one day's fingerprints into the index in `index_dir`; see the
     module docstring. Idempotent: the same fingerprints twice leave the same index."""
+    return update_days(index_dir, [fingerprints])
+
+
+def update_days(index_dir: str | os.PathLike, fingerprints: Sequence[DayFingerprints]) -> UpdateResult:
+    """Merge (or replace) several days' fingerprints in one update: one read and one rewrite
+    of the index tables, one band join and one component pass for all of them, instead of
+    one per day (a full build of 90 days paid 90 growing rewrites). The index it leaves is
+    the one the days would leave one by one in date order; `affected_days` names only days
+    outside the set."""
+    if not fingerprints:
+        raise ValueError("no fingerprints to add")
+    configs = {fp.config for fp in fingerprints}
+    if len(configs) != 1:
+        raise ValueError(f"fingerprints of one update must share one config, got {len(configs)}")
+    if len({fp.day for fp in fingerprints}) != len(fingerprints):
+        raise ValueError("each day may appear once in an update")
     index_dir = Path(index_dir)
     with _locked(index_dir):
-        return _update(index_dir, fingerprints, keep_day=True)
+        return _update(index_dir, list(fingerprints), keep_day=True)
 
 
-def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResult:
-    st = _load(index_dir, fp.config)
+def _update(index_dir: Path, fps: list[DayFingerprints], keep_day: bool) -> UpdateResult:
+    config = fps[0].config
+    st = _load(index_dir, config)
     manifest = dict(st.manifest)
-    day, iso = fp.day, fp.day.isoformat()
+    set_days = sorted(fp.day for fp in fps)
+    isos = [d.isoformat() for d in set_days]
     generation = manifest["generation"] + 1
     next_node = int(manifest["next_node"])
-    old_docs = _read(index_dir, manifest["days"].get(iso), DOCS_SCHEMA)
+    old_docs = pl.concat([_read(index_dir, manifest["days"].get(iso), DOCS_SCHEMA) for iso in isos])
+    all_docs = pl.concat([fp.docs for fp in fps]).sort("doc")
+    all_bands = pl.concat([fp.bands for fp in fps])
 
     # 1. keys -> nodes; new keys numbered in doc order (deterministic).
-    keyed = fp.docs.filter(pl.col("key").is_not_null())
+    keyed = all_docs.filter(pl.col("key").is_not_null())
     per_key = keyed.group_by("key").agg(
         pl.col("doc").min().alias("rep"), pl.col("near").first(), pl.col("text").first(),
         pl.col("shingles").first(),
@@ -353,14 +377,14 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
              .with_row_index("node", offset=0)
              .with_columns((pl.col("node").cast(_U64) + next_node).alias("node")))
     key_node = pl.concat([known.select("key", "node"), fresh.select("key", "node")])
-    todays = fp.docs.join(key_node, on="key", how="left").select(list(DOCS_SCHEMA)).sort("doc")
+    todays = all_docs.join(key_node, on="key", how="left").select(list(DOCS_SCHEMA)).sort("doc")
+    in_set = pl.col("day").is_in(pl.Series(set_days, dtype=pl.Date()).implode())
 
-    # 2. replace the day's rows of key_days; nodes nobody holds die.
+    # 2. replace the days' rows of key_days; nodes nobody holds die.
     key_days = pl.concat([
-        st.key_days.filter(pl.col("day") != day),
-        todays.filter(pl.col("node").is_not_null()).group_by("node").agg(
-            pl.lit(day).alias("day"), pl.col("doc").min().alias("min_doc"),
-            pl.len().cast(pl.UInt32).alias("docs")),
+        st.key_days.filter(~in_set),
+        todays.filter(pl.col("node").is_not_null()).with_columns(day_of_doc(pl.col("doc")).alias("day"))
+        .group_by("node", "day").agg(pl.col("doc").min().alias("min_doc"), pl.len().cast(pl.UInt32).alias("docs")),
     ]).select(list(KEY_DAYS_SCHEMA))
     first = key_days.group_by("node").agg(pl.col("min_doc").min().alias("first_doc"))
     dead = st.nodes.join(first, on="node", how="anti")["node"]
@@ -373,7 +397,7 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
 
     # 3. candidates of new near nodes against every live node, verified on stored texts.
     new_near = fresh.filter(pl.col("near")).select("node", "rep", "text", "shingles")
-    new_bands = fp.bands.join(new_near.select(pl.col("rep").alias("doc"), "node"), on="doc", how="inner") \
+    new_bands = all_bands.join(new_near.select(pl.col("rep").alias("doc"), "node"), on="doc", how="inner") \
         .select("band_key", "node")
     pairs = pl.DataFrame(schema=EDGES_SCHEMA)
     verified = pl.DataFrame(schema=EDGES_SCHEMA)
@@ -402,13 +426,13 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
         pairs = (pairs.join(sizes.rename({"node": "a", "shingles": "sa"}), on="a")
                  .join(sizes.rename({"node": "b", "shingles": "sb"}), on="b")
                  .filter(pl.min_horizontal("sa", "sb").cast(pl.Float64)
-                         >= fp.config.threshold * pl.max_horizontal("sa", "sb").cast(pl.Float64))
+                         >= config.threshold * pl.max_horizontal("sa", "sb").cast(pl.Float64))
                  .select("a", "b").sort("a", "b"))
         pruned = before_prune - pairs.height
         ids = texts["node"].to_numpy()
         local = np.stack([np.searchsorted(ids, pairs["a"].to_numpy()),
                           np.searchsorted(ids, pairs["b"].to_numpy())], axis=1).astype(np.int64)
-        ok = _verified_pairs(local, texts["text"], fp.config)
+        ok = _verified_pairs(local, texts["text"], config)
         verified = pl.DataFrame({"a": ids[ok[:, 0]], "b": ids[ok[:, 1]]}, schema=EDGES_SCHEMA)
         edges = pl.concat([edges, verified]).unique().sort("a", "b")
 
@@ -427,7 +451,7 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
              .select(list(NODES_SCHEMA)).sort("node"))
     regrouped = (nodes.join(roots.select("node"), on="node", how="semi")
                  .group_by("cluster").agg(pl.col("first_doc").min().alias("earliest_doc")))
-    who = _identities(index_dir, manifest, regrouped["earliest_doc"].to_list(), day, todays)
+    who = _identities(index_dir, manifest, regrouped["earliest_doc"].to_list(), set_days, todays)
     if who.height != regrouped.height:
         raise RuntimeError(f"index inconsistent: {regrouped.height - who.height} earliest docs not found")
     regrouped = regrouped.join(who.rename({"doc": "earliest_doc", "platform": "earliest_platform",
@@ -454,17 +478,21 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
                       & (pl.col("alias") != pl.col("cluster")))
               .select(list(MERGED_SCHEMA)).sort("alias"))
     affected_rows = (key_days.join(changed_nodes.select("node"), on="node", how="semi")
-                     .filter(pl.col("day") != day).group_by("day").agg(pl.col("docs").sum().alias("rows"))
+                     .filter(~in_set).group_by("day").agg(pl.col("docs").sum().alias("rows"))
                      .select(list(AFFECTED_SCHEMA)).cast(AFFECTED_SCHEMA).sort("day"))  # type: ignore[arg-type]
     affected = affected_rows["day"].to_list()
 
     # 6. write a new generation, then commit by replacing the manifest.
     g = f"g{generation:06d}"
     days = dict(manifest["days"])
-    days.pop(iso, None)
+    for iso in isos:
+        days.pop(iso, None)
     if keep_day:  # an empty day stays indexed (with no rows); `remove_day` forgets it
-        days[iso] = f"docs/{iso}.{g}.parquet"
-        _write_parquet(todays, index_dir / days[iso])
+        by_day = todays.with_columns(day_of_doc(pl.col("doc")).alias("_day")).partition_by("_day", as_dict=True)
+        for day, iso in zip(set_days, isos, strict=True):
+            days[iso] = f"docs/{iso}.{g}.parquet"
+            part = by_day.get((day,))
+            _write_parquet(part.drop("_day") if part is not None else todays.clear(), index_dir / days[iso])
     bands, texts = list(manifest["bands"]), list(manifest["texts"])
     if new_bands.height:
         bands.append(f"bands/{g}.parquet")
@@ -493,8 +521,9 @@ def _update(index_dir: Path, fp: DayFingerprints, keep_day: bool) -> UpdateResul
     _collect_garbage(index_dir, manifest)
 
     removed = old_docs.join(todays, on=["platform", "content_id"], how="anti").height
-    return UpdateResult(day=day, docs=todays.height, removed_docs=removed, new_nodes=fresh.height,
-                        dead_nodes=dead.len(), candidate_pairs=pairs.height + pruned, pruned_pairs=pruned,
+    return UpdateResult(day=set_days[0], days=set_days, docs=todays.height, removed_docs=removed,
+                        new_nodes=fresh.height, dead_nodes=dead.len(), candidate_pairs=pairs.height + pruned,
+                        pruned_pairs=pruned,
                         new_edges=verified.height,
                         changed_clusters=changed, merged=merged, affected_days=affected,
                         affected_rows=affected_rows)
@@ -512,7 +541,7 @@ def remove_day(index_dir: str | os.PathLike, day: date, config: DedupConfig | No
     empty = pl.DataFrame(schema={"content_id": pl.String, "platform": pl.String,
                                  "created_at": pl.Datetime("us", "UTC"), "text": pl.String})
     with _locked(index_dir):
-        return _update(index_dir, day_fingerprints(empty, config, day=day), keep_day=False)
+        return _update(index_dir, [day_fingerprints(empty, config, day=day)], keep_day=False)
 
 
 # --- reading --------------------------------------------------------------------------

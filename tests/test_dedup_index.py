@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import curation.dedup_index as dedup_index
 from curation.dedup import COPIES_EXCLUDED_CONTENT, DUPLICATE, DedupConfig, cluster_duplicates, resolve_clusters
-from curation.dedup_index import cluster_assignments, indexed_days, remove_day, update
+from curation.dedup_index import cluster_assignments, indexed_days, remove_day, update, update_days
 from curation.fingerprints import day_fingerprints, day_of_doc, key_hash, read_fingerprints, write_fingerprints
 
 DAY0 = datetime(2025, 4, 1, tzinfo=UTC)
@@ -212,6 +212,40 @@ def test_day_by_day_matches_batch(tmp_path: Path, order: str) -> None:
     assert sum(len(p) > 1 for p in truth) >= 20, "the fixture must hold real clusters"
     assert _indexed(tmp_path, days) == truth
     assert indexed_days(tmp_path) == days
+
+
+@pytest.mark.parametrize("split", ["all_at_once", "two_spans", "late_span_first"])
+def test_several_days_in_one_update_match_batch_and_day_by_day(tmp_path: Path, split: str) -> None:
+    """`update_days` (what a range build does) leaves the clusters of the batch, and the same
+    node numbering as adding the days one by one in date order."""
+    rows = _generated(seed=3)
+    days = _days(rows)
+    fps = {day: day_fingerprints(_day_rows(rows, day), day=day) for day in days}
+    spans = {"all_at_once": [days], "two_spans": [days[:4], days[4:]],
+             "late_span_first": [days[4:], days[:4]]}[split]
+    results = [update_days(tmp_path / "bulk", [fps[d] for d in span]) for span in spans]
+    assert _indexed(tmp_path / "bulk", days) == _batch(rows)
+    assert indexed_days(tmp_path / "bulk") == days
+    assert all(not set(r.affected_days) & set(r.days) for r in results), "days of the set are never named"
+    if split == "late_span_first":  # the older span lands after: the newer days' earliest copies move
+        assert results[1].affected_days and set(results[1].affected_days) <= set(days[4:])
+    if split == "all_at_once":
+        for day in days:
+            _add(tmp_path / "one_by_one", rows, day)
+        assert cluster_assignments(tmp_path / "bulk", days).equals(cluster_assignments(tmp_path / "one_by_one", days))
+        assert results[0].docs == rows.height and results[0].affected_days == []
+
+
+def test_an_update_of_several_days_refuses_mixed_input(tmp_path: Path) -> None:
+    rows = _generated(seed=3)
+    days = _days(rows)
+    fp = day_fingerprints(_day_rows(rows, days[0]), day=days[0])
+    with pytest.raises(ValueError, match="once"):
+        update_days(tmp_path, [fp, fp])
+    with pytest.raises(ValueError, match="one config"):
+        update_days(tmp_path, [fp, day_fingerprints(_day_rows(rows, days[1]), DedupConfig(threshold=0.9), day=days[1])])
+    with pytest.raises(ValueError, match="no fingerprints"):
+        update_days(tmp_path, [])
 
 
 def test_merged_runs_keep_the_result(tmp_path: Path, monkeypatch) -> None:
@@ -411,4 +445,8 @@ def test_property_incremental_equals_batch(tmp_path_factory, case) -> None:
     days = _days(rows)
     for i in order:
         _add(index_dir, rows, days[i])
-    assert _indexed(index_dir, days) == _batch(rows)
+    truth = _batch(rows)
+    assert _indexed(index_dir, days) == truth
+    bulk = tmp_path_factory.mktemp("bulk")  # a range build: the days in any order, one update
+    update_days(bulk, [day_fingerprints(_day_rows(rows, days[i]), day=days[i]) for i in dict.fromkeys(order)])
+    assert _indexed(bulk, days) == truth
